@@ -1,0 +1,45 @@
+"""A logging filter that keeps secrets out of every log line (DESIGN.md invariant 10).
+
+Two nets: HTTP Authorization values are masked by pattern, and every secret this process has
+decrypted (destinations/crypto.py registers them) is masked by value, wherever it appears.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+MASK = "[redacted]"
+_AUTHORIZATION = re.compile(r"((?:Basic|Bearer)\s+)[A-Za-z0-9+/=._~-]+", re.IGNORECASE)
+_MIN_SECRET_LENGTH = 6
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str | None) -> None:
+    if value and len(value) >= _MIN_SECRET_LENGTH:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    text = _AUTHORIZATION.sub(lambda match: match.group(1) + MASK, text)
+    for secret in tuple(_secrets):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

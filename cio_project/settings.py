@@ -1,0 +1,234 @@
+"""cio-relay settings: everything comes from the environment (see the settings table in README.md).
+
+With nothing set, the system runs on one machine with no external server: SQLite in WAL mode and
+Celery over kombu's filesystem transport, both under DATA_DIR. With DATABASE_URL and
+CELERY_BROKER_URL set, the same code runs on PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from cio_project.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_http_url,
+    env_int,
+    env_list,
+    env_seconds,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("CIO_RELAY_DATA_DIR") or BASE_DIR / "var").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+DATABASE_URL = env_str("DATABASE_URL") or ""
+EMBEDDED = not DATABASE_URL
+
+
+def _embedded_secret_key() -> str:
+    """A random key kept in DATA_DIR: unique to this installation, never a value anyone knows.
+
+    Only for the single-machine embedded setup; a shared deployment (DATABASE_URL set) must pass
+    DJANGO_SECRET_KEY so that every machine agrees on it.
+    """
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
+if not SECRET_KEY:
+    if not EMBEDDED:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
+    SECRET_KEY = _embedded_secret_key()
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters long")
+
+# The key that encrypts Customer.io API keys and write keys at rest. Comma-separated Fernet keys: the
+# first encrypts, all decrypt (rotation). Unset: derived from SECRET_KEY (see destinations/crypto.py).
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEY", [])
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "destinations",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cio_project.urls"
+WSGI_APPLICATION = "cio_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str) -> dict:
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {
+            # WAL lets the web server read while a worker writes; IMMEDIATE takes the write lock at
+            # BEGIN so two writers queue on busy_timeout instead of failing with "database is locked".
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+        config["CONN_MAX_AGE"] = 0
+        # Tests run a worker in another process, so the test database must be a file both can open.
+        config["TEST"] = {"NAME": str(DATA_DIR / "test_cio_relay.sqlite3")}
+    elif engine not in ("django.db.backends.postgresql",):
+        raise ImproperlyConfigured(f"DATABASE_URL must be PostgreSQL or SQLite, got engine {engine}")
+    return config
+
+
+DATABASES = {"default": _database(DATABASE_URL or f"sqlite:///{DATA_DIR / 'cio_relay.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER_ENABLED=1 so request.is_secure() is
+# right; cookies are then marked Secure (they always are when DJANGO_DEBUG is off and HTTPS is used).
+if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Customer.io -------------------------------------------------------------------------------
+# The only place a Customer.io base URL comes from (DESIGN.md invariant 9): events and forms never set it.
+CIO_TRACK_URL_US = env_http_url("CIO_TRACK_URL_US", "https://track.customer.io")
+CIO_TRACK_URL_EU = env_http_url("CIO_TRACK_URL_EU", "https://track-eu.customer.io")
+CIO_CONNECT_TIMEOUT = env_float("CIO_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+CIO_READ_TIMEOUT = env_float("CIO_READ_TIMEOUT", 30.0, minimum=0.1)
+
+# --- Delivery ----------------------------------------------------------------------------------
+DELIVERY_RETENTION = env_seconds("DELIVERY_RETENTION_SECONDS", timedelta(days=30))
+DELIVERY_RESPONSE_BODY_LIMIT = env_int("DELIVERY_RESPONSE_BODY_LIMIT", 4096, minimum=16)
+DELIVERY_CLAIM_TIMEOUT = env_seconds("DELIVERY_CLAIM_TIMEOUT_SECONDS", timedelta(minutes=10))
+DELIVERY_SWEEP_INTERVAL = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.5)
+
+# --- Celery ------------------------------------------------------------------------------------
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+if CELERY_EMBEDDED_BROKER:
+    for folder in ("queue", "control", "processed"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # The filesystem transport reads and writes the same folder from every process.
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "polling_interval": 0.2,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Longer than any task can run (CELERY_TASK_TIME_LIMIT), so Redis never redelivers a task
+    # that is still running.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be a redis:// URL or unset (embedded broker)")
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- REST framework ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "cio-relay ingestion API",
+    "DESCRIPTION": "Segment/RudderStack-compatible HTTP API that forwards events to Customer.io.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging -----------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "cio_project.log_redaction.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

@@ -1,0 +1,133 @@
+"""Stored events, one delivery per (event, destination), and one attempt row per HTTP request sent.
+
+The database is the truth (DESIGN.md invariant 2): a delivery's status, next_attempt_at and claim
+say everything about where it is; Celery messages only say "look again".
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from destinations.models import Destination, Source
+
+
+class Event(models.Model):
+    """One message as accepted by the ingestion API, with fields filled in as the hosted services do."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    message_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=16)
+    user_id = models.CharField(max_length=255, blank=True, db_index=True)
+    anonymous_id = models.CharField(max_length=255, blank=True, db_index=True)
+    email = models.CharField(max_length=255, blank=True, db_index=True)
+    # The track event name, or the page/screen name: what a person searches the log for.
+    event_name = models.CharField(max_length=255, blank=True, db_index=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(db_index=True)
+    # Repeats of this messageId from the same source, answered 200 and not stored again.
+    duplicates_dropped = models.PositiveIntegerField(default=0)
+    last_duplicate_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="event_unique_message_per_source"),
+        ]
+        indexes = [models.Index(fields=["message_id"], name="event_message_id")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        DELIVERED = "delivered", "Delivered"
+        FILTERED = "filtered", "Filtered"
+        FAILED = "failed", "Failed"
+
+    TERMINAL = (Status.DELIVERED, Status.FILTERED, Status.FAILED)
+    OPEN = (Status.PENDING, Status.RETRYING)
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="deliveries")
+    # Copied from the event so the log lists, filters and orders without joins.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="deliveries")
+    message_type = models.CharField(max_length=16)
+    event_name = models.CharField(max_length=255, blank=True)
+    # userId, else anonymousId: the person whose deliveries keep their order (invariant 4).
+    person = models.CharField(max_length=255, blank=True)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Why it was filtered or failed, in words a person understands.
+    reason = models.TextField(blank=True)
+    # The request(s) the transformer made for this delivery, Authorization redacted.
+    requests = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="delivery_due", condition=Q(status__in=["pending", "retrying"])
+            ),
+            models.Index(
+                fields=["destination", "person", "id"],
+                name="delivery_open_per_person",
+                condition=Q(status__in=["pending", "retrying"]),
+            ),
+            models.Index(fields=["destination", "created_at"], name="delivery_dest_created"),
+            models.Index(fields=["status", "created_at"], name="delivery_status_created"),
+            models.Index(fields=["created_at"], name="delivery_created"),
+            models.Index(fields=["person"], name="delivery_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"
+
+
+class Attempt(models.Model):
+    """One HTTP request to Customer.io, carrying one or more deliveries (a batch)."""
+
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="attempts")
+    deliveries = models.ManyToManyField(Delivery, through="DeliveryAttempt", related_name="attempt_set")
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    method = models.CharField(max_length=8)
+    url = models.TextField()
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} -> {self.status_code or self.error}"
+
+
+class DeliveryAttempt(models.Model):
+    """What one attempt meant for one delivery (a 207 can fail some items of a batch and not others)."""
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        RETRY = "retry", "Will retry"
+        FAILED = "failed", "Failed"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="delivery_attempts")
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="delivery_attempts")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "attempt"], name="delivery_attempt_unique"),
+        ]

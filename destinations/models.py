@@ -1,0 +1,140 @@
+"""Sources (where events come from) and Customer.io destinations (where they go)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from destinations import crypto
+from destinations.fields import EncryptedTextField
+
+WRITE_KEY_BYTES = 24
+
+
+def generate_write_key() -> str:
+    return secrets.token_urlsafe(WRITE_KEY_BYTES)
+
+
+class Source(models.Model):
+    """An SDK or server that sends events, identified by its write key."""
+
+    name = models.CharField(max_length=200, unique=True)
+    write_key = EncryptedTextField(editable=False)
+    # The ingestion API finds a source by this digest, then compares the key in constant time.
+    write_key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.write_key:
+            self.rotate_write_key()
+        super().save(*args, **kwargs)
+
+    def rotate_write_key(self) -> str:
+        """Give the source a new write key (saved with the next save())."""
+        self.write_key = generate_write_key()
+        self.write_key_digest = crypto.digest(self.write_key)
+        return self.write_key
+
+
+class Destination(models.Model):
+    """A Customer.io workspace, configured with the settings RudderStack's dashboard has, and ours."""
+
+    class DataCenter(models.TextChoices):
+        US = "US", "US"
+        EU = "EU", "EU"
+
+    class EventFiltering(models.TextChoices):
+        # Values are RudderStack's `eventFilteringOption` values, so configs round-trip unchanged.
+        DISABLED = "disable", "Disabled"
+        ALLOWLIST = "whitelistedEvents", "Allowlist"
+        DENYLIST = "blacklistedEvents", "Denylist"
+
+    class ApiVersion(models.TextChoices):
+        V1 = "v1", "v1: one request per event"
+        V2 = "v2", "v2: batched requests"
+
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    sources = models.ManyToManyField(Source, related_name="destinations", blank=True)
+
+    # Connection settings
+    site_id = models.CharField("Site ID", max_length=100)
+    api_key = EncryptedTextField("API key")
+    data_center = models.CharField(max_length=2, choices=DataCenter.choices, default=DataCenter.US)
+
+    # Cloud mode
+    device_token_event_name = models.CharField(
+        "event sent after setting device token", max_length=100, blank=True
+    )
+
+    # Device mode: web SDK
+    use_native_sdk = models.BooleanField("use device mode (native SDK) on web", default=False)
+    send_page_name_in_sdk = models.BooleanField("send page name in SDK", default=True)
+    enable_in_app_messages = models.BooleanField("enable in-app messages", default=False)
+
+    # Device mode: mobile SDKs
+    auto_track_device_attributes = models.BooleanField(default=True)
+    android_background_queue_min_tasks = models.PositiveIntegerField(
+        "Android background queue minimum number of tasks", default=10
+    )
+    android_background_queue_delay_seconds = models.PositiveIntegerField(
+        "Android background queue delay (seconds)", default=30
+    )
+
+    # Other settings: event filtering and consent
+    event_filtering = models.CharField(
+        max_length=20, choices=EventFiltering.choices, default=EventFiltering.DISABLED
+    )
+    allowlisted_events = models.JSONField(default=list, blank=True)
+    denylisted_events = models.JSONField(default=list, blank=True)
+    onetrust_cookie_categories = models.JSONField("OneTrust cookie categories", default=list, blank=True)
+    ketch_consent_purposes = models.JSONField(default=list, blank=True)
+
+    # Ours: delivery
+    strict_ordering = models.BooleanField("strict per-user ordering", default=True)
+    api_version = models.CharField(
+        "Track API version", max_length=2, choices=ApiVersion.choices, default=ApiVersion.V1
+    )
+    rate_limit_per_second = models.PositiveIntegerField(
+        "requests per second limit",
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+    )
+    retry_horizon = models.DurationField(default=timedelta(hours=3))
+
+    # Ours: transformer options (off by default, so behaviour matches RudderStack's)
+    convert_to_unix_time = models.BooleanField("convert dates to unix time", default=False)
+    cio_identifiers = models.BooleanField("address people by cio_ identifiers", default=False)
+    deduplication_ids = models.BooleanField("send de-duplication ids", default=False)
+    check_limits = models.BooleanField("check Customer.io limits before sending", default=False)
+
+    # Health, written by the delivery engine with QuerySet.update()
+    credentials_rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def transformer_config(self) -> dict:
+        """The config the transformer takes: RudderStack's `Config` keys plus ours."""
+        from destinations.rudderstack_config import to_config
+
+        return to_config(self)
