@@ -85,6 +85,7 @@ def env_seconds(name: str, default: timedelta) -> timedelta:
 
 def env_http_url(name: str, default: str) -> str:
     value = env_str(name, default) or ""
-    if not value.startswith(("http://", "https://")) or "://" == value[-3:]:
+    host = value.split("://", 1)[-1]
+    if not value.startswith(("http://", "https://")) or not host.strip("/"):
         raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")

@@ -78,7 +78,9 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="delivery_due", condition=Q(status__in=["pending", "retrying"])
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status__in=["pending", "retrying"]),
             ),
             models.Index(
                 fields=["destination", "person", "id"],
