@@ -1,0 +1,26 @@
+"""Fixtures and markers shared by every test package."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+BACKEND = os.environ.get("CIO_TEST_BACKEND", "services" if not settings.EMBEDDED else "embedded")
+ON_SERVICES = not settings.EMBEDDED and not settings.CELERY_EMBEDDED_BROKER
+
+
+def pytest_report_header(config):
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "filesystem (embedded)" if settings.CELERY_EMBEDDED_BROKER else "redis"
+    return f"cio-relay backend: {BACKEND} (database {database}, broker {broker})"
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis (runs on the services backend)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
