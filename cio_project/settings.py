@@ -143,6 +143,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 
 # Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER_ENABLED=1 so request.is_secure() is
 # right; cookies are then marked Secure (they always are when DJANGO_DEBUG is off and HTTPS is used).
