@@ -30,34 +30,7 @@ DATA_DIR = Path(env_str("CIO_RELAY_DATA_DIR") or BASE_DIR / "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-DATABASE_URL = env_str("DATABASE_URL") or ""
-EMBEDDED = not DATABASE_URL
 
-
-def _embedded_secret_key() -> str:
-    """A random key kept in DATA_DIR: unique to this installation, never a value anyone knows.
-
-    Only for the single-machine embedded setup; a shared deployment (DATABASE_URL set) must pass
-    DJANGO_SECRET_KEY so that every machine agrees on it.
-    """
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(50))
-    return path.read_text().strip()
-
-
-SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
-if not SECRET_KEY:
-    if not EMBEDDED:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
-    SECRET_KEY = _embedded_secret_key()
-if len(SECRET_KEY) < 32:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters long")
-
-# The key that encrypts Customer.io API keys and write keys at rest. Comma-separated Fernet keys: the
-# first encrypts, all decrypt (rotation). Unset: derived from SECRET_KEY (see destinations/crypto.py).
-SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEY", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -127,7 +100,35 @@ def _database(url: str) -> dict:
     return config
 
 
-DATABASES = {"default": _database(DATABASE_URL or f"sqlite:///{DATA_DIR / 'cio_relay.sqlite3'}")}
+DATABASES = {"default": _database(env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'cio_relay.sqlite3'}")}
+# Embedded: everything on this one machine (SQLite). Anything else is a shared deployment.
+EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+
+def _embedded_secret_key() -> str:
+    """A random key kept in DATA_DIR: unique to this installation, never a value anyone knows.
+
+    Only for the single-machine embedded setup; a shared deployment (PostgreSQL) must pass
+    DJANGO_SECRET_KEY so that every machine agrees on it.
+    """
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
+if not SECRET_KEY:
+    if not EMBEDDED:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when the database is PostgreSQL")
+    SECRET_KEY = _embedded_secret_key()
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters long")
+
+# The key that encrypts Customer.io API keys and write keys at rest. Comma-separated Fernet keys: the
+# first encrypts, all decrypt (rotation). Unset: derived from SECRET_KEY (see destinations/crypto.py).
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEY", [])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,6 +10,7 @@ from django.db import models
 
 from destinations import crypto
 from destinations.fields import EncryptedTextField
+from destinations.validators import validate_api_key, validate_name_list, validate_site_id
 
 WRITE_KEY_BYTES = 24
 
@@ -68,8 +69,8 @@ class Destination(models.Model):
     sources = models.ManyToManyField(Source, related_name="destinations", blank=True)
 
     # Connection settings
-    site_id = models.CharField("Site ID", max_length=100)
-    api_key = EncryptedTextField("API key")
+    site_id = models.CharField("Site ID", max_length=100, validators=[validate_site_id])
+    api_key = EncryptedTextField("API key", validators=[validate_api_key])
     data_center = models.CharField(max_length=2, choices=DataCenter.choices, default=DataCenter.US)
 
     # Cloud mode
@@ -95,10 +96,12 @@ class Destination(models.Model):
     event_filtering = models.CharField(
         max_length=20, choices=EventFiltering.choices, default=EventFiltering.DISABLED
     )
-    allowlisted_events = models.JSONField(default=list, blank=True)
-    denylisted_events = models.JSONField(default=list, blank=True)
-    onetrust_cookie_categories = models.JSONField("OneTrust cookie categories", default=list, blank=True)
-    ketch_consent_purposes = models.JSONField(default=list, blank=True)
+    allowlisted_events = models.JSONField(default=list, blank=True, validators=[validate_name_list])
+    denylisted_events = models.JSONField(default=list, blank=True, validators=[validate_name_list])
+    onetrust_cookie_categories = models.JSONField(
+        "OneTrust cookie categories", default=list, blank=True, validators=[validate_name_list]
+    )
+    ketch_consent_purposes = models.JSONField(default=list, blank=True, validators=[validate_name_list])
 
     # Ours: delivery
     strict_ordering = models.BooleanField("strict per-user ordering", default=True)

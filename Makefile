@@ -1,0 +1,42 @@
+# cio-relay: `make run` starts the whole system, `make test` runs every test. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.tests: $(VENV)/.runtime tests/requirements.txt
+	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+# Migrate, make sure an admin login exists (printed once), then web + worker + scheduler until Ctrl-C.
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensure_admin
+	@echo "cio-relay: admin at http://$${CIO_RELAY_BIND:-127.0.0.1:8000}/admin/ , ingestion at /v1/"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile cio_project/Procfile --app-root .
+
+# Lint, then the whole suite on PostgreSQL + Redis (when reachable) and on the embedded defaults.
+test: $(VENV)/.tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tests/run.py
+
+lint: $(VENV)/.tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.tests
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var
