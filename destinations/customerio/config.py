@@ -44,7 +44,10 @@ class TransformConfig:
             raise ConfigurationError(f"datacenter must be US or EU, got {self.data_center!r}")
         if self.api_version not in API_VERSIONS:
             raise ConfigurationError(f"apiVersion must be v1 or v2, got {self.api_version!r}")
-        credentials = f"{self.site_id}:{self.api_key}".encode()
+        try:
+            credentials = f"{self.site_id}:{self.api_key}".encode()
+        except UnicodeEncodeError:
+            raise ConfigurationError("siteID and apiKey must be valid Unicode text") from None
         object.__setattr__(self, "base_url", HOSTS[self.data_center])
         object.__setattr__(self, "authorization", "Basic " + base64.b64encode(credentials).decode())
 
