@@ -59,9 +59,9 @@ class TransformConfig:
             raise ConfigurationError("the destination config must be a JSON object")
         if "siteID" not in mapping and isinstance(mapping.get("Config"), Mapping):
             mapping = mapping["Config"]  # a whole RudderStack destination export
-        values = tuple(mapping.get(key) for key in _KEYS)
+        values = tuple(map(mapping.get, _KEYS))
         # True == 1 for hashing, so the types are part of the key: 1 must not reuse True's result.
-        key = values + tuple(type(value) for value in values)
+        key = values + tuple(map(type, values))
         try:
             hash(key)
         except TypeError:

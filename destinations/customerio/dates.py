@@ -8,36 +8,30 @@ UTC. Anything else is not a date. Years before 1970 give negative times.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# The forms accepted, checked before parsing: datetime.fromisoformat alone would also take "20240501"
+# (a product code, say) or a week date.
 _ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?)?",
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
     re.ASCII,
 )
-_EPOCH = date(1970, 1, 1).toordinal()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def unix_millis(value: str) -> int | None:
     """Milliseconds since 1970 (floored), or None if `value` is not an ISO-8601 date."""
-    match = _ISO.fullmatch(value)
-    if match is None:
+    if _ISO.fullmatch(value) is None:
         return None
-    year, month, day, hour, minute, second, fraction, _, sign, off_hours, off_minutes = match.groups()
     try:
-        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH
-    except ValueError:
+        moment = datetime.fromisoformat(value)
+    except ValueError:  # a day or an hour that does not exist
         return None
-    clock = (int(hour or 0), int(minute or 0), int(second or 0))
-    offset = (int(off_hours or 0), int(off_minutes or 0))
-    if clock[0] > 23 or clock[1] > 59 or clock[2] > 59 or offset[0] > 23 or offset[1] > 59:
-        return None
-    seconds = days * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2]
-    offset_seconds = offset[0] * 3600 + offset[1] * 60
-    seconds += offset_seconds if sign == "-" else -offset_seconds
-    millis = int((fraction or "0")[:3].ljust(3, "0"))
-    return seconds * 1000 + millis
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 def unix_seconds(value: str) -> int | None:
@@ -47,11 +41,12 @@ def unix_seconds(value: str) -> int | None:
 
 def convert_dates(value: Any) -> Any:
     """A copy of `value` with every ISO-8601 string, at any depth, turned into unix seconds."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         seconds = unix_seconds(value) if len(value) >= 10 and value[4] == "-" else None
         return value if seconds is None else seconds
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: convert_dates(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [convert_dates(item) for item in value]
     return value

@@ -13,6 +13,9 @@ from typing import Any
 from destinations.customerio.message import present, scalar, text
 
 _CROCKFORD_BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Two characters per 10 bits: a 128-bit ULID is 13 lookups instead of 26.
+_PAIRS = [first + second for first in _CROCKFORD_BASE32 for second in _CROCKFORD_BASE32]
+_SHIFTS = range(120, -1, -10)
 _ULID_TIME_LIMIT = 1 << 48  # milliseconds; a ULID cannot hold times before 1970 or after 10889
 
 
@@ -23,4 +26,4 @@ def event_id(message: dict[str, Any], event_millis: int | None) -> str | None:
         return None
     key = text(scalar("messageId", message_id)).encode(errors="surrogatepass")
     value = event_millis << 80 | int.from_bytes(sha256(key).digest()[:10], "big")
-    return "".join(_CROCKFORD_BASE32[(value >> shift) & 31] for shift in range(125, -1, -5))
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])

@@ -12,12 +12,15 @@ if TYPE_CHECKING:
     from destinations.customerio.config import TransformConfig
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_json(value: Any) -> bytes:
     """The bytes a body should be sent as; every size limit is measured on exactly these bytes.
 
     Raises UnicodeEncodeError for text holding a lone surrogate, which no JSON body can carry.
     """
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 @dataclass(frozen=True)

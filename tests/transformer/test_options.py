@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from destinations.customerio import (
@@ -131,18 +133,19 @@ EVENT = {
 }
 
 
-def ulid_millis(ulid: str) -> int:
-    return int("".join(format("0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(c), "05b") for c in ulid[:10]), 2)
+def ulid_value(ulid: str) -> int:
+    return int("".join(format("0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(c), "05b") for c in ulid), 2)
 
 
 def test_events_carry_a_ulid_when_turned_on():
     # given an event with a messageId and a time
     # when it is transformed with de-duplication ids on
     body = send(EVENT, deduplicationIds=True).body
-    # then it carries a ULID whose time is the event's
+    # then it carries a ULID: the event's time in milliseconds, then 80 bits of SHA-256(messageId)
     ulid = body["id"]
     assert len(ulid) == 26 and set(ulid) <= CROCKFORD and ulid[0] <= "7"
-    assert ulid_millis(ulid) == 1571051718300
+    digest = int.from_bytes(hashlib.sha256(b"m-1").digest()[:10], "big")
+    assert ulid_value(ulid) == 1571051718300 << 80 | digest
 
 
 def test_a_replayed_event_gets_the_same_id_and_another_event_another():
