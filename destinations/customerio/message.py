@@ -134,14 +134,16 @@ def with_external_id(message: dict[str, Any]) -> dict[str, Any]:
         return message
     message = {**message, "userId": external["id"]}
     kind = external.get("identifierType")
-    where = "traits" if truthy(message.get("traits")) else None
-    traits = message.get("traits") if where else dig(message, ("context", "traits"))
-    if not isinstance(kind, str) or not isinstance(traits, dict):
+    if not isinstance(kind, str):
         return message
-    traits = {**traits, kind: external["id"]}
-    if where:
-        return {**message, "traits": traits}
-    return {**message, "context": {**message["context"], "traits": traits}}
+    if truthy(message.get("traits")):
+        if isinstance(message["traits"], dict):
+            message["traits"] = {**message["traits"], kind: external["id"]}
+        return message
+    traits = dig(message, ("context", "traits"))
+    if isinstance(traits, dict):
+        message["context"] = {**message["context"], "traits": {**traits, kind: external["id"]}}
+    return message
 
 
 def person_key(message: Any) -> str:

@@ -195,20 +195,26 @@ def test_the_command_documents_the_batch_config_rule():
     assert "config differs" in " ".join(completed.stdout.split())
 
 
-def test_every_processor_case_agrees_through_the_command():
-    # given every processor vector, one per line
+@pytest.fixture(scope="module")
+def processor_lines() -> dict[str, dict]:
+    """Every processor vector through one run of the command, its output line by case id."""
     stdin = "".join(json.dumps({"config": c["config"], "message": c["message"]}) + "\n" for c in PROCESSOR)
-    # when the command previews them
     results = command(stdin)
-    # then each line agrees with its case
     assert len(results) == len(PROCESSOR)
-    for case, result in zip(PROCESSOR, results, strict=True):
-        if "expected_error" in case:
-            assert "error" in result, case["id"]
-            continue
-        assert len(result["requests"]) == len(case["expected"]), case["id"]
-        for expected, request in zip(case["expected"], result["requests"], strict=True):
-            assert_request_matches(expected, request)
+    return {case["id"]: result for case, result in zip(PROCESSOR, results, strict=True)}
+
+
+@pytest.mark.parametrize("case", PROCESSOR, ids=[case["id"] for case in PROCESSOR])
+def test_every_processor_case_agrees_through_the_command(case, processor_lines):
+    # given a processor vector, previewed with all the others as lines of one run
+    result = processor_lines[case["id"]]
+    # then its line agrees with the case
+    if "expected_error" in case:
+        assert "error" in result
+        return
+    assert len(result["requests"]) == len(case["expected"])
+    for expected, request in zip(case["expected"], result["requests"], strict=True):
+        assert_request_matches(expected, request)
 
 
 @pytest.mark.parametrize("case", ROUTER, ids=[case["id"] for case in ROUTER])
