@@ -33,6 +33,8 @@ def json_length(value: Any, field: str) -> int:
         return len(encode_json(value))
     except UnicodeEncodeError:
         raise InstrumentationError(f"{field} holds text that is not valid Unicode") from None
+    except (ValueError, TypeError):
+        raise InstrumentationError(f"{field} holds a value that is not JSON (NaN, say)") from None
 
 
 def check_item_size(body: Any) -> None:
@@ -56,7 +58,7 @@ def check_attributes(source: str, attributes: dict[str, Any]) -> None:
     """Names and values of attributes copied from `source` (traits, user_properties)."""
     for name, value in attributes.items():
         field = f"{source}.{name}"
-        if utf8_length(name, field) > MAX_ATTRIBUTE_NAME_BYTES:
+        if utf8_length(str(name), field) > MAX_ATTRIBUTE_NAME_BYTES:
             raise InstrumentationError(
                 f"{field}: the attribute name is over Customer.io's limit of "
                 f"{MAX_ATTRIBUTE_NAME_BYTES} bytes for attribute names"

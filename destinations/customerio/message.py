@@ -14,6 +14,9 @@ from destinations.customerio.errors import InstrumentationError
 
 Path = tuple[str, tuple[str | int, ...]]
 
+# Far beyond any real id, and far below the size Python refuses to turn into text.
+_MAX_ID_BITS = 512
+
 
 def paths(*dotted: str) -> tuple[Path, ...]:
     return tuple((name, tuple(int(k) if k.isdigit() else k for k in name.split("."))) for name in dotted)
@@ -56,7 +59,11 @@ def first(message: dict[str, Any], paths: tuple[Path, ...]) -> tuple[str, Any] |
 
 def scalar(field: str, value: Any) -> str | int | float:
     """An identifier as given: Customer.io takes strings, and numbers pass through as the spec allows."""
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > _MAX_ID_BITS:
+            raise InstrumentationError(f"{field} is too large a number to be an identifier")
         return value
     if isinstance(value, float) and math.isfinite(value):
         return value

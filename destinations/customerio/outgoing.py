@@ -12,13 +12,14 @@ if TYPE_CHECKING:
     from destinations.customerio.config import TransformConfig
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode_json(value: Any) -> bytes:
     """The bytes a body should be sent as; every size limit is measured on exactly these bytes.
 
-    Raises UnicodeEncodeError for text holding a lone surrogate, which no JSON body can carry.
+    Raises UnicodeEncodeError for text holding a lone surrogate, and ValueError or TypeError for a
+    value JSON cannot carry (NaN, a Python object): no JSON body can hold either.
     """
     return _ENCODER.encode(value).encode()
 

@@ -120,6 +120,18 @@ def test_a_request_of_exactly_32_kb_is_sent_and_one_byte_more_is_not():
         send(message)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), object()])
+def test_values_json_cannot_carry_are_refused(value):
+    # NaN or a Python object cannot come from JSON text, but a Python caller could pass one.
+    with pytest.raises(InstrumentationError, match="not JSON"):
+        send({"type": "track", "userId": "u1", "event": "E", "properties": {"x": value}})
+
+
+def test_an_id_too_large_to_be_one_is_refused():
+    with pytest.raises(InstrumentationError, match="userId is too large"):
+        send({"type": "track", "userId": 10**5000, "event": "E"})
+
+
 def test_a_message_nested_too_deeply_is_refused():
     deep: dict = {}
     for _ in range(5000):
