@@ -37,6 +37,7 @@ Message = dict[str, Any]
 
 
 def identify(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """PUT /api/v1/customers/{id}: add or update a person and their attributes."""
     person = known_person(message, config)
     if person is None:
         raise InstrumentationError("userId or email is not present")
@@ -47,6 +48,7 @@ def identify(message: Message, config: TransformConfig) -> OutgoingRequest:
 
 
 def track(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """POST /api/v1/customers/{id}/events, or a device call for mobile lifecycle events."""
     name = track_name(message)
     if is_device_event(name, config):
         device = _device(message, config, name)
@@ -56,19 +58,23 @@ def track(message: Message, config: TransformConfig) -> OutgoingRequest:
 
 
 def page(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """An event of type "page", named by the page."""
     return _event(message, config, "page", page_name(message), None)
 
 
 def screen(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """An event "Viewed {screen} Screen", as RudderStack names screens."""
     name = screen_name(message)
     return _event(message, config, "event", viewed_screen(name), anonymous_screen(name))
 
 
 def group(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """POST /api/v2/batch with one object item: v1 has no call for objects."""
     return batch_request(config, object_item(message, config))
 
 
 def alias(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """POST /api/v1/merge_customers."""
     return request(config, endpoints.MERGE, merge_pair(message, config))
 
 

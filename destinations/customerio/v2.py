@@ -32,6 +32,7 @@ Item = dict[str, Any]
 
 
 def identify(message: Message, config: TransformConfig) -> Item:
+    """A person "identify": add or update the person and their attributes."""
     person = known_person(message, config)
     if person is None:
         raise InstrumentationError("userId or email is not present")
@@ -39,6 +40,7 @@ def identify(message: Message, config: TransformConfig) -> Item:
 
 
 def track(message: Message, config: TransformConfig) -> Item:
+    """A person "event", or add_device/delete_device for mobile lifecycle events."""
     name = track_name(message)
     if is_device_event(name, config):
         device = _device(message, config, name)
@@ -48,6 +50,7 @@ def track(message: Message, config: TransformConfig) -> Item:
 
 
 def page(message: Message, config: TransformConfig) -> Item:
+    """A person "page", named by the page."""
     name = page_name(message)
     if name is None:
         raise InstrumentationError("a page needs a name: name or properties.url")
@@ -55,14 +58,17 @@ def page(message: Message, config: TransformConfig) -> Item:
 
 
 def screen(message: Message, config: TransformConfig) -> Item:
+    """A person "screen" named "Viewed {screen} Screen", as RudderStack names it."""
     return _event(message, config, "screen", viewed_screen(screen_name(message)))
 
 
 def group(message: Message, config: TransformConfig) -> Item:
+    """An "object" item, the same as in v1."""
     return object_item(message, config)
 
 
 def alias(message: Message, config: TransformConfig) -> Item:
+    """A person "merge"."""
     return {"type": "person", "action": "merge", **merge_pair(message, config)}
 
 
