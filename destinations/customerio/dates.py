@@ -46,7 +46,11 @@ def convert_dates(value: Any) -> Any:
         seconds = unix_seconds(value) if len(value) >= 10 and value[4] == "-" else None
         return value if seconds is None else seconds
     if kind is dict:
-        return {key: convert_dates(item) for key, item in value.items()}
+        return {key: convert_dates(item) if type(item) in _WALKED else item for key, item in value.items()}
     if kind is list:
-        return [convert_dates(item) for item in value]
+        return [convert_dates(item) if type(item) in _WALKED else item for item in value]
     return value
+
+
+# Only these can hold a date; numbers, booleans and nulls are copied without a call.
+_WALKED = frozenset({str, dict, list})

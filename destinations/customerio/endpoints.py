@@ -6,6 +6,7 @@ module maps them to the CIO_TRACK_URL_US/EU settings when it sends.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -29,10 +30,13 @@ BATCH = Endpoint("POST", "/api/v2/batch")
 
 # encodeURIComponent's set: what RudderStack leaves unescaped in path segments.
 _UNESCAPED = "!'()*"
+_NEEDS_NO_ESCAPING = re.compile(r"[A-Za-z0-9\-_.!~*'()]*")
 
 
 def path_segment(text: str, field: str) -> str:
     """`text` percent-encoded for one path segment, so slashes and unicode stay inside it."""
+    if _NEEDS_NO_ESCAPING.fullmatch(text):
+        return text  # most ids (UUIDs, numbers) are already safe, and quote() is slow
     try:
         return quote(text, safe=_UNESCAPED)
     except UnicodeEncodeError:
