@@ -16,7 +16,6 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from destinations.customerio.config import TransformConfig
 from destinations.customerio.errors import ConfigurationError, InstrumentationError, TransformError
 from destinations.customerio.stream import StreamResult, transform_stream
 from destinations.customerio.transform import transform
@@ -37,7 +36,7 @@ def _single_result(parsed: tuple[Any, Any] | TransformError) -> dict[str, Any]:
         return {"error": parsed.to_dict()}
     config, message = parsed
     try:
-        requests = transform(message, TransformConfig.from_mapping(config))
+        requests = transform(message, config)
     except TransformError as error:
         return {"error": error.to_dict()}
     return {"requests": [request.to_dict() for request in requests]}
