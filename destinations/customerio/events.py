@@ -16,7 +16,8 @@ APPLICATION_UNINSTALLED = "Application Uninstalled"
 _DEVICE_EVENTS = frozenset({APPLICATION_INSTALLED, APPLICATION_OPENED, APPLICATION_UNINSTALLED})
 
 _PAGE_NAME = paths("name", "properties.url")
-_SCREEN_NAME = paths("event", "properties.name")
+# RudderStack's SDKs send the screen name as `event`; Segment's send it as `name`.
+_SCREEN_NAME = paths("event", "properties.name", "name")
 
 
 def track_name(message: dict[str, Any]) -> str:
@@ -35,7 +36,7 @@ def page_name(message: dict[str, Any]) -> str | None:
 def screen_name(message: dict[str, Any]) -> str:
     hit = first(message, _SCREEN_NAME)
     if hit is None:
-        raise InstrumentationError("a screen call needs a name: event or properties.name")
+        raise InstrumentationError("a screen call needs a name: event, properties.name or name")
     return _name(*hit)
 
 

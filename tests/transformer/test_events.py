@@ -137,6 +137,13 @@ def test_a_screen_without_an_event_is_named_by_its_name_property():
     )
 
 
+def test_a_segment_screen_is_named_by_its_top_level_name():
+    # given a screen call as Segment's SDKs send it, with the name at the top level
+    message = {"type": "screen", "userId": "u1", "name": "Checkout", "properties": {"step": 2}}
+    # then Customer.io gets "Viewed Checkout Screen"
+    assert send(message).body["name"] == "Viewed Checkout Screen"
+
+
 def test_a_screen_without_a_name_is_refused():
     with pytest.raises(InstrumentationError, match="screen"):
         send({"type": "screen", "userId": "u1"})
