@@ -67,11 +67,11 @@ class IngestView(APIView):
         return ingest_exception_handler
 
     def post(self, request: Request) -> HttpResponse:
-        body = request.data if request.stream is not None else None
+        if request.stream is None:
+            raise IngestError("body: the request body is empty")
+        body = request.data
         if not isinstance(body, dict):
-            raise IngestError(
-                "body: the request body is empty" if body is None else "body: must be a JSON object"
-            )
+            raise IngestError("body: must be a JSON object")
         batch_sent_at = body.get("sentAt") if self.message_type is None else None
         arrival = Arrival(timezone.now(), request_ip(request.META), self.historical, batch_sent_at)
         if self.message_type is None:
