@@ -97,6 +97,12 @@ class IngestSchema(AutoSchema):
     def _kind(self) -> str:
         return self.view.message_type or "batch"
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation and "requestBody" in operation:
+            operation["requestBody"]["required"] = True
+        return operation
+
     def get_operation_id(self) -> str:
         if self.path.endswith("/import"):
             return "import"
