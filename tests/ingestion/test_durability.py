@@ -30,20 +30,26 @@ def committed_event_count() -> int:
     return counts[0]
 
 
-def test_a_failed_commit_is_answered_503_and_stores_nothing(client, source, destination, rings, monkeypatch):
-    # Given a database whose commit fails (Django raises its own wrapper of the driver's error)
-    def failing_commit() -> None:
-        raise OperationalError("could not commit: disk full")
-
-    monkeypatch.setattr(connections["default"], "commit", failing_commit)
-    # When events arrive
-    response = Sender(client, source.write_key).post("/v1/batch", {"batch": [{"type": "track", **track()}]})
-    monkeypatch.undo()
-    # Then the answer is 503 in the API's error shape, nothing is stored, and nobody was woken
+def test_a_failed_commit_is_answered_503_and_stores_nothing(client, source, destination, rings):
+    # Given a destination deleted while the source is still cached: the deliveries' foreign key is
+    # checked when the transaction commits (Django's are DEFERRABLE INITIALLY DEFERRED), so the commit fails
+    sender = Sender(client, source.write_key)
+    assert sender.post("/v1/track", track(messageId="before")).status_code == 200
+    destination_id = destination.id
+    destination.delete()
+    # When a batch arrives
+    response = sender.post(
+        "/v1/batch", {"batch": [{"type": "track", **track(messageId=str(n))} for n in range(3)]}
+    )
+    # Then the answer is 503 in the API's error shape, nothing of it is stored, and nobody was woken again
     assert response.status_code == 503
     assert response.json()["error"] == "the event store is unavailable; nothing was stored, retry"
-    assert Event.objects.count() == Delivery.objects.count() == 0
-    assert rings == []
+    assert list(Event.objects.values_list("message_id", flat=True)) == ["before"]
+    assert Delivery.objects.count() == 0
+    assert rings == [[destination_id]]
+    # And the SDK's retry is stored, routed to what exists now
+    assert sender.post("/v1/batch", {"batch": [{"type": "track", **track(messageId="0")}]}).status_code == 200
+    assert Event.objects.count() == 2
 
 
 def test_an_unreachable_database_is_answered_503(client, source, destination, monkeypatch):
