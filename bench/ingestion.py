@@ -140,6 +140,45 @@ def run_load(port: int, key: str, batch_size: int, seconds: float, processes: in
     }
 
 
+# --- Server CPU: what each load cost the server, whatever else runs on the machine ----------------
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes, from /proc (Linux)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(master: int, url: str) -> dict[str, list[int]]:
+    """The gunicorn workers, and the PostgreSQL backends serving the bench database."""
+    with open(f"/proc/{master}/task/{master}/children") as children:
+        workers = [int(pid) for pid in children.read().split()]
+    with psycopg.connect(url) as connection:
+        backends = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {"gunicorn": workers, "postgres": [pid for (pid,) in backends]}
+
+
+def measured_load(master: int, url: str, load: dict) -> dict:
+    """Run a load and add the server's CPU milliseconds per request to its figures."""
+    before = {
+        name: {pid: cpu_seconds([pid]) for pid in group} for name, group in server_pids(master, url).items()
+    }
+    result = run_load(**load)
+    for name, group in server_pids(master, url).items():
+        spent = sum(cpu_seconds([pid]) - before[name].get(pid, 0.0) for pid in group)
+        result[f"{name}_cpu_ms"] = 1000 * spent / max(1, result["requests"])
+    return result
+
+
 # --- The server and its database ---------------------------------------------------------------
 
 
@@ -204,6 +243,7 @@ def free_port() -> int:
 def gunicorn(env: dict[str, str], workers: int, threads: int):
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "cio_project.wsgi", "--bind", f"127.0.0.1:{port}"]
+    # gthread keeps client connections alive, as SDKs' sessions expect; threads=1 gives sync-like workers.
     command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
     command += ["--keep-alive", "30", "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
@@ -217,7 +257,7 @@ def gunicorn(env: dict[str, str], workers: int, threads: int):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -243,55 +283,70 @@ def stored_payload(message_id: str, now: str) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
-def copy_chunk(connection: psycopg.Connection, ids: tuple[int, int], prefix: str) -> None:
+def copy_rows(event_ids: list[int], ids: tuple[int, int], prefix: str) -> tuple[list[tuple], list[tuple]]:
+    """The event and delivery rows the API would store for one batch, built before the clock starts."""
     source_id, destination_id = ids
     now = datetime.now(UTC)
-    stamp = now.isoformat()
-    with connection.transaction(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('delivery_event', 'id')) FROM generate_series(1, %s)",
-            [BATCH_SIZE],
+    events, deliveries = [], []
+    for index, event_id in enumerate(event_ids):
+        message_id = f"{prefix}-{index}"
+        person = f"user-{message_id[-4:]}"
+        payload = stored_payload(message_id, now.isoformat())
+        events.append(
+            (event_id, source_id, message_id, "track", person, "", "", "Order Completed", payload, now, 0)
         )
-        event_ids = [row[0] for row in cursor.fetchall()]
-        with cursor.copy(EVENT_COPY) as copy:
-            for index, event_id in enumerate(event_ids):
-                message_id = f"{prefix}-{index}"
-                person = f"user-{message_id[-4:]}"
-                row = (event_id, source_id, message_id, "track", person, "", "", "Order Completed")
-                copy.write_row((*row, stored_payload(message_id, stamp), now, 0))
-        with cursor.copy(DELIVERY_COPY) as copy:
-            for index, event_id in enumerate(event_ids):
-                person = f"user-{prefix}-{index}"[-4:]
-                row = (event_id, destination_id, source_id, "track", "Order Completed", person, "pending")
-                copy.write_row((*row, now, "", 0, "", now))
+        delivery = (event_id, destination_id, source_id, "track", "Order Completed", person, "pending")
+        deliveries.append((*delivery, now, "", 0, "", now))
+    return events, deliveries
 
 
-def copy_worker(url: str, ids: tuple[int, int], deadline: float, name: str, counts: list[int]) -> None:
+def copy_worker(url: str, chunks: list[tuple[list[tuple], list[tuple]]], cpu: list[float]) -> None:
+    """One transaction per 100-event chunk, as the API commits one per batch; adds its backend's CPU."""
     with psycopg.connect(url) as connection:
-        chunk = 0
-        while time.monotonic() < deadline:
-            chunk += 1
-            copy_chunk(connection, ids, f"copy-{name}-{chunk}")
-            counts.append(BATCH_SIZE)
+        backend = [connection.info.backend_pid]
+        started = cpu_seconds(backend)
+        for events, deliveries in chunks:
+            with connection.transaction(), connection.cursor() as cursor:
+                with cursor.copy(EVENT_COPY) as copy:
+                    for row in events:
+                        copy.write_row(row)
+                with cursor.copy(DELIVERY_COPY) as copy:
+                    for row in deliveries:
+                        copy.write_row(row)
+        cpu.append(cpu_seconds(backend) - started)
 
 
-def run_baseline(url: str, seconds: float, connections: int) -> dict:
+def run_baseline(url: str, events: int, connections: int) -> dict:
+    chunks_count = max(connections, events // BATCH_SIZE)
     with psycopg.connect(url) as connection:
         ids = connection.execute(
             "SELECT s.id, d.id FROM destinations_source s, destinations_destination d WHERE s.name = 'bench'"
         ).fetchone()
-    counts: list[int] = []
-    deadline = time.monotonic() + seconds
-    started = time.monotonic()
-    workers = [
-        threading.Thread(target=copy_worker, args=(url, ids, deadline, str(index), counts))
-        for index in range(connections)
+        reserved = connection.execute(
+            "SELECT nextval(pg_get_serial_sequence('delivery_event', 'id')) FROM generate_series(1, %s)",
+            [chunks_count * BATCH_SIZE],
+        ).fetchall()
+    event_ids = [row[0] for row in reserved]
+    chunks = [
+        copy_rows(event_ids[start : start + BATCH_SIZE], ids, f"copy-{start}")
+        for start in range(0, len(event_ids), BATCH_SIZE)
     ]
+    cpu: list[float] = []
+    workers = [
+        threading.Thread(target=copy_worker, args=(url, chunks[n::connections], cpu))
+        for n in range(connections)
+    ]
+    started = time.monotonic()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return {"connections": connections, "events_per_second": sum(counts) / (time.monotonic() - started)}
+    elapsed = time.monotonic() - started
+    return {
+        "connections": connections,
+        "events_per_second": len(event_ids) / elapsed,
+        "postgres_cpu_ms_per_event": 1000 * sum(cpu) / len(event_ids),
+    }
 
 
 # --- Report --------------------------------------------------------------------------------------
@@ -300,21 +355,32 @@ def run_baseline(url: str, seconds: float, connections: int) -> dict:
 def report(single: dict, batch: dict, baseline: dict, options: argparse.Namespace) -> None:
     print(f"\ncio-relay ingestion benchmark: {os.cpu_count()} cores, gunicorn {options.workers} workers x "
           f"{options.threads} threads, PostgreSQL, {options.seconds:.0f} s per load")  # fmt: skip
+    print("server CPU is milliseconds per request: gunicorn workers and PostgreSQL backends, from /proc")
     header = (
-        f"{'load':<28}{'clients':>8}{'requests':>10}{'failed':>8}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'load':<30}{'clients':>8}{'requests':>9}{'failed':>7}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'gunicorn':>10}{'postgres':>10}"
     )
     print(header)
     print("-" * len(header))
     for label, result in (("single events (/v1/track)", single), ("100-event batches (/v1/batch)", batch)):
         print(
-            f"{label:<28}{result['clients']:>8}{result['requests']:>10}{result['failures']:>8}"
-            f"{result['events_per_second']:>11.0f}{result['p50_ms']:>9.1f}{result['p99_ms']:>9.1f}"
+            f"{label:<30}{result['clients']:>8}{result['requests']:>9}{result['failures']:>7}"
+            f"{result['events_per_second']:>10.0f}{result['p50_ms']:>8.1f}{result['p99_ms']:>8.1f}"
+            f"{result['gunicorn_cpu_ms']:>10.2f}{result['postgres_cpu_ms']:>10.2f}"
         )
     rate = baseline["events_per_second"]
-    print(f"{'baseline: bare COPY':<28}{baseline['connections']:>8}{'':>10}{'':>8}{rate:>11.0f}")
+    copy_cpu = baseline["postgres_cpu_ms_per_event"]
+    print(
+        f"{'baseline: bare COPY, 100/txn':<30}{baseline['connections']:>8}{'':>9}{'':>7}{rate:>10.0f}", end=""
+    )
+    print(f"{'':>16}{'':>10}{copy_cpu:>10.3f} (per event)")
     print("\ncost per event relative to the bare COPY (lower is better):")
-    print(f"  100-event batches: {rate / batch['events_per_second']:.1f}x")
-    print(f"  single events:     {rate / single['events_per_second']:.1f}x")
+    for label, result, events in (("100-event batches", batch, BATCH_SIZE), ("single events", single, 1)):
+        cpu = (result["gunicorn_cpu_ms"] + result["postgres_cpu_ms"]) / events
+        print(
+            f"  {label + ':':<19} {rate / result['events_per_second']:5.1f}x by throughput,"
+            f" {cpu / copy_cpu:5.1f}x by server CPU ({cpu:.3f} ms vs {copy_cpu:.3f} ms per event)"
+        )
 
 
 def main() -> int:
@@ -322,11 +388,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--single-clients", type=int, default=16, help="concurrent single-event clients")
     parser.add_argument("--batch-clients", type=int, default=6, help="concurrent batch clients")
     parser.add_argument("--baseline-connections", type=int, default=2, help="concurrent COPY connections")
+    parser.add_argument("--baseline-events", type=int, default=50_000, help="events in the COPY baseline")
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     admin_url(url)
@@ -335,11 +402,17 @@ def main() -> int:
     try:
         env = server_env(url, broker, ROOT / "var" / "bench")
         key = "Basic " + base64.b64encode(f"{prepare_database(env)}:".encode()).decode()
-        with gunicorn(env, options.workers, options.threads) as port:
-            run_load(port, key, 1, 2, 2, 2)  # warm up: connections, caches
-            single = run_load(port, key, 1, options.seconds, 2, options.single_clients // 2)
-            batch = run_load(port, key, BATCH_SIZE, options.seconds, 2, max(1, options.batch_clients // 2))
-        baseline = run_baseline(url, options.seconds, options.baseline_connections)
+        with gunicorn(env, options.workers, options.threads) as (port, master):
+            clients = options.workers * options.threads
+            run_load(port, key, 1, 2, 2, max(1, clients // 2))  # warm up: connections, caches
+            load = {"port": port, "key": key, "seconds": options.seconds, "processes": 2}
+            single = measured_load(
+                master, url, {**load, "batch_size": 1, "threads": max(1, options.single_clients // 2)}
+            )
+            batch = measured_load(
+                master, url, {**load, "batch_size": BATCH_SIZE, "threads": max(1, options.batch_clients // 2)}
+            )
+        baseline = run_baseline(url, options.baseline_events, options.baseline_connections)
         report(single, batch, baseline, options)
     finally:
         drop_database(url)

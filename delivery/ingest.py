@@ -17,7 +17,6 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -48,13 +47,7 @@ PENDING = Delivery.Status.PENDING.value
 FILTERED = Delivery.Status.FILTERED.value
 
 
-@dataclass(frozen=True)
-class StoreResult:
-    stored: int
-    duplicates: int
-
-
-def store(source: SourceRef, messages: Sequence[dict], now: datetime) -> StoreResult:
+def store(source: SourceRef, messages: Sequence[dict], now: datetime) -> None:
     """Store filled-in messages (in the order received) and their deliveries, or nothing at all."""
     firsts, repeats = _first_occurrences(messages)
     stamp = _timestamp(now)
@@ -74,13 +67,12 @@ def store(source: SourceRef, messages: Sequence[dict], now: datetime) -> StoreRe
     }
     if pending:
         transaction.on_commit(lambda: doorbell.ring(sorted(pending)))
-    duplicates = _note_duplicates(source, events, repeats, inserted, now)
-    return StoreResult(stored=len(inserted), duplicates=duplicates)
+    _note_duplicates(source, events, repeats, inserted, now)
 
 
 def _note_duplicates(
     source: SourceRef, events: list[dict], repeats: Counter, inserted: dict, now: datetime
-) -> int:
+) -> None:
     """Count repeats of events an earlier request stored on the stored row, and log every dropped one."""
     earlier = Counter(
         {
@@ -99,7 +91,6 @@ def _note_duplicates(
             message_id,
             source.name,
         )
-    return duplicates.total()
 
 
 def _first_occurrences(messages: Sequence[dict]) -> tuple[list[dict], Counter]:

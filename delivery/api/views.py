@@ -28,6 +28,7 @@ from delivery.ingest import store
 
 # Every SDK we serve accepts any 200 body; Segment's HTTP API answers this one.
 SUCCESS_BODY = b'{"success":true}'
+JSON_RENDERER = JSONRenderer()
 
 
 def prepare(item: Any, base: str, kind: str | None, arrival: Arrival) -> dict:
@@ -65,6 +66,10 @@ class IngestView(APIView):
 
     def get_exception_handler(self) -> Callable:
         return ingest_exception_handler
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple:
+        # Every answer is JSON, whatever the client accepts: skip parsing its Accept header.
+        return JSON_RENDERER, JSON_RENDERER.media_type
 
     def post(self, request: Request) -> HttpResponse:
         if request.stream is None:
