@@ -220,11 +220,17 @@ def _json(rows: list[dict]) -> str:
 
 def _defaults(fields: list[models.Field]) -> list[Any]:
     """Parameters for the columns not given: each field's default, so added fields need no change here."""
-    values = []
-    for field in fields:
-        default = field.get_default()
-        values.append(None if default is None else field.get_db_prep_save(default, connection))
-    return values
+    return [_default(field) if callable(field.default) else _constant_default(field) for field in fields]
+
+
+def _default(field: models.Field) -> Any:
+    default = field.get_default()
+    return None if default is None else field.get_db_prep_save(default, connection)
+
+
+@cache
+def _constant_default(field: models.Field) -> Any:
+    return _default(field)
 
 
 def _event_conflict() -> str:
