@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import F
 
 from delivery import doorbell
@@ -191,13 +191,18 @@ def _write(events: list[dict], deliveries: list[dict]) -> dict[str, int]:
 
 
 def _count_duplicates(source_id: int, duplicates: Counter, now: datetime) -> None:
+    """Add repeats to the stored rows' counters. The events are committed already, so a failure here
+    is logged and the request still answers 200: what it sent is stored."""
     by_count: dict[int, list[str]] = {}
     for message_id, count in duplicates.items():
         by_count.setdefault(count, []).append(message_id)
-    for count, message_ids in by_count.items():
-        Event.objects.filter(source_id=source_id, message_id__in=message_ids).update(
-            duplicates_dropped=F("duplicates_dropped") + count, last_duplicate_at=now
-        )
+    try:
+        for count, message_ids in by_count.items():
+            Event.objects.filter(source_id=source_id, message_id__in=message_ids).update(
+                duplicates_dropped=F("duplicates_dropped") + count, last_duplicate_at=now
+            )
+    except DatabaseError as error:
+        logger.warning("could not count %d dropped duplicate(s): %s", duplicates.total(), error)
 
 
 def _timestamp(now: datetime) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from django.db import Error as DatabaseError
 from django.http import HttpResponse
@@ -52,12 +51,9 @@ class StoreUnavailable(IngestError):
     code = "unavailable"
 
 
-def json_response(status: int, body: dict[str, Any]) -> HttpResponse:
-    return HttpResponse(json.dumps(body), status=status, content_type="application/json")
-
-
 def error_response(status: int, code: str, message: str) -> HttpResponse:
-    response = json_response(status, {"error": message, "code": code, "message": message})
+    body = json.dumps({"error": message, "code": code, "message": message})
+    response = HttpResponse(body, status=status, content_type="application/json")
     if status == 401:
         response["WWW-Authenticate"] = 'Basic realm="cio-relay", charset="UTF-8"'
     return response

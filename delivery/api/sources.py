@@ -60,7 +60,7 @@ def find_source(write_key: str) -> SourceRef | None:
 
 
 def forget_all() -> None:
-    """Drop every cached lookup (tests, and after an operator changes keys in bulk)."""
+    """Drop every cached lookup: the next request of each key reads the database again."""
     with _lock:
         _cache.clear()
 
