@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from delivery.api import ratelimit
 from destinations.models import Source
 from tests.ingestion.conftest import Sender, track
 
@@ -36,3 +37,16 @@ def test_each_write_key_has_its_own_limit(client, sender, settings):
     statuses(sender, 6, "first")
     other = Sender(client, Source.objects.create(name="Other").write_key)
     assert other.post("/v1/track", track(messageId="other")).status_code == 200
+
+
+@pytest.mark.services
+def test_with_redis_every_server_process_shares_the_count(sender, settings):
+    # Given a limit of 2 per second and requests each served as if by a new process (nothing counted locally)
+    settings.INGESTION_RATE_LIMIT_PER_SECOND = 2
+    codes = []
+    for index in range(8):
+        ratelimit._local_counts.clear()
+        codes.append(sender.post("/v1/track", track(messageId=f"shared-{index}")).status_code)
+    # Then the count kept in Redis still refuses the excess
+    assert 429 in codes
+    assert codes.count(200) <= 4
