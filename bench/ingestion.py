@@ -1,0 +1,423 @@
+"""Ingestion benchmark: accepted events/s and p50/p99 latency under gunicorn on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cio_bench_ingest /work/venv/bin/python bench/ingestion.py
+
+The database named in DATABASE_URL is created, migrated, and dropped at the end: give a throwaway name.
+Two loads run against gunicorn with concurrent keep-alive clients (several processes, several threads
+each): single-event requests to /v1/track, and 100-event batches to /v1/batch. In the same run a
+baseline stores the same rows (events and their deliveries, 100 per transaction) with a bare COPY,
+so the API's cost per event is printed as a ratio of the bare insert's. Ringing uses Redis
+(CELERY_BROKER_URL, default redis://127.0.0.1:6379/1), as a PostgreSQL deployment would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH_SIZE = 100
+PROPERTIES = {
+    "order_id": "ord-000",
+    "revenue": 42.5,
+    "currency": "USD",
+    "products": [{"sku": "A-1", "price": 20, "quantity": 1}, {"sku": "B-2", "price": 22.5, "quantity": 1}],
+}
+CONTEXT = {"library": {"name": "analytics-python", "version": "2.4.0"}, "locale": "en-US"}
+
+
+def event(message_id: str) -> dict:
+    """A typical server-side track call, about 400 bytes of JSON."""
+    return {
+        "type": "track",
+        "userId": f"user-{message_id[-4:]}",
+        "event": "Order Completed",
+        "properties": PROPERTIES,
+        "context": CONTEXT,
+        "timestamp": "2026-01-05T10:00:00.000+00:00",
+        "messageId": message_id,
+    }
+
+
+# --- Load generation ---------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    events: int = 0
+    requests: int = 0
+    failures: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def body(prefix: str, batch_size: int) -> bytes:
+    if batch_size == 1:
+        return json.dumps(event(prefix)).encode()
+    batch = [event(f"{prefix}-{index}") for index in range(batch_size)]
+    return json.dumps({"batch": batch, "sentAt": datetime.now(UTC).isoformat()}).encode()
+
+
+def client_thread(
+    port: int, key: str, batch_size: int, deadline: float, name: str, result: LoadResult
+) -> None:
+    path = "/v1/track" if batch_size == 1 else "/v1/batch"
+    headers = {"Authorization": key, "Content-Type": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    counter = 0
+    while time.monotonic() < deadline:
+        counter += 1
+        payload = body(f"{name}-{counter}", batch_size)
+        started = time.perf_counter()
+        connection.request("POST", path, payload, headers)
+        response = connection.getresponse()
+        response.read()
+        result.latencies.append(time.perf_counter() - started)
+        result.requests += 1
+        if response.status == 200:
+            result.events += batch_size
+        else:
+            result.failures += 1
+    connection.close()
+
+
+def client_process(args: tuple) -> LoadResult:
+    port, key, batch_size, seconds, threads, process_name = args
+    deadline = time.monotonic() + seconds
+    results = [LoadResult() for _ in range(threads)]
+    workers = [
+        threading.Thread(
+            target=client_thread,
+            args=(port, key, batch_size, deadline, f"{process_name}-{index}", results[index]),
+        )
+        for index in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    merged = LoadResult()
+    for result in results:
+        merged.events += result.events
+        merged.requests += result.requests
+        merged.failures += result.failures
+        merged.latencies.extend(result.latencies)
+    return merged
+
+
+def run_load(port: int, key: str, batch_size: int, seconds: float, processes: int, threads: int) -> dict:
+    run_id = secrets.token_hex(4)
+    jobs = [(port, key, batch_size, seconds, threads, f"{run_id}-{index}") for index in range(processes)]
+    started = time.monotonic()
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        results = pool.map(client_process, jobs)
+    elapsed = time.monotonic() - started
+    latencies = sorted(latency for result in results for latency in result.latencies)
+    return {
+        "clients": processes * threads,
+        "requests": sum(result.requests for result in results),
+        "failures": sum(result.failures for result in results),
+        "events_per_second": sum(result.events for result in results) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
+    }
+
+
+# --- Server CPU: what each load cost the server, whatever else runs on the machine ----------------
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes, from /proc (Linux)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(master: int, url: str) -> dict[str, list[int]]:
+    """The gunicorn workers, and the PostgreSQL backends serving the bench database."""
+    with open(f"/proc/{master}/task/{master}/children") as children:
+        workers = [int(pid) for pid in children.read().split()]
+    with psycopg.connect(url) as connection:
+        backends = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {"gunicorn": workers, "postgres": [pid for (pid,) in backends]}
+
+
+def measured_load(master: int, url: str, load: dict) -> dict:
+    """Run a load and add the server's CPU milliseconds per request to its figures."""
+    before = {
+        name: {pid: cpu_seconds([pid]) for pid in group} for name, group in server_pids(master, url).items()
+    }
+    result = run_load(**load)
+    for name, group in server_pids(master, url).items():
+        spent = sum(cpu_seconds([pid]) - before[name].get(pid, 0.0) for pid in group)
+        result[f"{name}_cpu_ms"] = 1000 * spent / max(1, result["requests"])
+    return result
+
+
+# --- The server and its database ---------------------------------------------------------------
+
+
+def admin_url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if parts.scheme not in ("postgres", "postgresql") or not name:
+        sys.exit("DATABASE_URL must be postgres://user@host:port/<throwaway database name>")
+    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
+
+
+def create_database(url: str) -> None:
+    server, name = admin_url(url)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    server, name = admin_url(url)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_env(url: str, broker: str, data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": broker,
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(48),
+        "CIO_RELAY_DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+SETUP = """
+from destinations.models import Destination, Source
+source = Source.objects.create(name="bench")
+destination = Destination.objects.create(name="Customer.io bench", site_id="site", api_key="key")
+destination.sources.add(source)
+print(source.write_key)
+"""
+
+
+def prepare_database(env: dict[str, str]) -> str:
+    """Migrate, create a source with one destination, and return its write key."""
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
+    output = subprocess.run(
+        [*manage, "shell", "--command", SETUP], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return output.stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workers: int, threads: int):
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "cio_project.wsgi", "--bind", f"127.0.0.1:{port}"]
+    # gthread keeps client connections alive, as SDKs' sessions expect; threads=1 gives sync-like workers.
+    command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
+    command += ["--keep-alive", "30", "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.1)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# --- Baseline: the same rows with a bare COPY ----------------------------------------------------
+
+EVENT_COPY = (
+    "COPY delivery_event (id, source_id, message_id, type, user_id, anonymous_id, email, event_name,"
+    " payload, received_at, duplicates_dropped) FROM STDIN"
+)
+DELIVERY_COPY = (
+    "COPY delivery_delivery (event_id, destination_id, source_id, message_type, event_name, person, status,"
+    " next_attempt_at, claimed_by, attempts, reason, created_at) FROM STDIN"
+)
+
+
+def stored_payload(message_id: str, now: str) -> str:
+    """What the API stores for one event: the message with its filled-in fields."""
+    message = event(message_id)
+    message["context"] = {**CONTEXT, "ip": "127.0.0.1"}
+    message.update(receivedAt=now, originalTimestamp=message["timestamp"], channel="server", sentAt=now)
+    return json.dumps(message, separators=(",", ":"))
+
+
+def copy_rows(event_ids: list[int], ids: tuple[int, int], prefix: str) -> tuple[list[tuple], list[tuple]]:
+    """The event and delivery rows the API would store for one batch, built before the clock starts."""
+    source_id, destination_id = ids
+    now = datetime.now(UTC)
+    events, deliveries = [], []
+    for index, event_id in enumerate(event_ids):
+        message_id = f"{prefix}-{index}"
+        person = f"user-{message_id[-4:]}"
+        payload = stored_payload(message_id, now.isoformat())
+        events.append(
+            (event_id, source_id, message_id, "track", person, "", "", "Order Completed", payload, now, 0)
+        )
+        delivery = (event_id, destination_id, source_id, "track", "Order Completed", person, "pending")
+        deliveries.append((*delivery, now, "", 0, "", now))
+    return events, deliveries
+
+
+def copy_worker(url: str, chunks: list[tuple[list[tuple], list[tuple]]], cpu: list[float]) -> None:
+    """One transaction per 100-event chunk, as the API commits one per batch; adds its backend's CPU."""
+    with psycopg.connect(url) as connection:
+        backend = [connection.info.backend_pid]
+        started = cpu_seconds(backend)
+        for events, deliveries in chunks:
+            with connection.transaction(), connection.cursor() as cursor:
+                with cursor.copy(EVENT_COPY) as copy:
+                    for row in events:
+                        copy.write_row(row)
+                with cursor.copy(DELIVERY_COPY) as copy:
+                    for row in deliveries:
+                        copy.write_row(row)
+        cpu.append(cpu_seconds(backend) - started)
+
+
+def run_baseline(url: str, events: int, connections: int) -> dict:
+    chunks_count = max(connections, events // BATCH_SIZE)
+    with psycopg.connect(url) as connection:
+        ids = connection.execute(
+            "SELECT s.id, d.id FROM destinations_source s, destinations_destination d WHERE s.name = 'bench'"
+        ).fetchone()
+        reserved = connection.execute(
+            "SELECT nextval(pg_get_serial_sequence('delivery_event', 'id')) FROM generate_series(1, %s)",
+            [chunks_count * BATCH_SIZE],
+        ).fetchall()
+    event_ids = [row[0] for row in reserved]
+    chunks = [
+        copy_rows(event_ids[start : start + BATCH_SIZE], ids, f"copy-{start}")
+        for start in range(0, len(event_ids), BATCH_SIZE)
+    ]
+    cpu: list[float] = []
+    workers = [
+        threading.Thread(target=copy_worker, args=(url, chunks[n::connections], cpu))
+        for n in range(connections)
+    ]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    return {
+        "connections": connections,
+        "events_per_second": len(event_ids) / elapsed,
+        "postgres_cpu_ms_per_event": 1000 * sum(cpu) / len(event_ids),
+    }
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+
+def report(single: dict, batch: dict, baseline: dict, options: argparse.Namespace) -> None:
+    print(f"\ncio-relay ingestion benchmark: {os.cpu_count()} cores, gunicorn {options.workers} workers x "
+          f"{options.threads} threads, PostgreSQL, {options.seconds:.0f} s per load")  # fmt: skip
+    print("server CPU is milliseconds per request: gunicorn workers and PostgreSQL backends, from /proc")
+    header = (
+        f"{'load':<30}{'clients':>8}{'requests':>9}{'failed':>7}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'gunicorn':>10}{'postgres':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, result in (("single events (/v1/track)", single), ("100-event batches (/v1/batch)", batch)):
+        print(
+            f"{label:<30}{result['clients']:>8}{result['requests']:>9}{result['failures']:>7}"
+            f"{result['events_per_second']:>10.0f}{result['p50_ms']:>8.1f}{result['p99_ms']:>8.1f}"
+            f"{result['gunicorn_cpu_ms']:>10.2f}{result['postgres_cpu_ms']:>10.2f}"
+        )
+    rate = baseline["events_per_second"]
+    copy_cpu = baseline["postgres_cpu_ms_per_event"]
+    print(
+        f"{'baseline: bare COPY, 100/txn':<30}{baseline['connections']:>8}{'':>9}{'':>7}{rate:>10.0f}", end=""
+    )
+    print(f"{'':>16}{'':>10}{copy_cpu:>10.3f} (per event)")
+    print("\ncost per event relative to the bare COPY (lower is better):")
+    for label, result, events in (("100-event batches", batch, BATCH_SIZE), ("single events", single, 1)):
+        cpu = (result["gunicorn_cpu_ms"] + result["postgres_cpu_ms"]) / events
+        print(
+            f"  {label + ':':<19} {rate / result['events_per_second']:5.1f}x by throughput,"
+            f" {cpu / copy_cpu:5.1f}x by server CPU ({cpu:.3f} ms vs {copy_cpu:.3f} ms per event)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--single-clients", type=int, default=16, help="concurrent single-event clients")
+    parser.add_argument("--batch-clients", type=int, default=6, help="concurrent batch clients")
+    parser.add_argument("--baseline-connections", type=int, default=2, help="concurrent COPY connections")
+    parser.add_argument("--baseline-events", type=int, default=50_000, help="events in the COPY baseline")
+    options = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    admin_url(url)
+    broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
+    create_database(url)
+    try:
+        env = server_env(url, broker, ROOT / "var" / "bench")
+        key = "Basic " + base64.b64encode(f"{prepare_database(env)}:".encode()).decode()
+        with gunicorn(env, options.workers, options.threads) as (port, master):
+            clients = options.workers * options.threads
+            run_load(port, key, 1, 2, 2, max(1, clients // 2))  # warm up: connections, caches
+            load = {"port": port, "key": key, "seconds": options.seconds, "processes": 2}
+            single = measured_load(
+                master, url, {**load, "batch_size": 1, "threads": max(1, options.single_clients // 2)}
+            )
+            batch = measured_load(
+                master, url, {**load, "batch_size": BATCH_SIZE, "threads": max(1, options.batch_clients // 2)}
+            )
+        baseline = run_baseline(url, options.baseline_events, options.baseline_connections)
+        report(single, batch, baseline, options)
+    finally:
+        drop_database(url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
