@@ -1,0 +1,144 @@
+"""Sending a claim's requests: in parallel across people, strictly in order for each person.
+
+The transformer's combine() lists the requests so that each person's come in received order.
+A request may go once it is first in line for every person it carries. When a request ends in
+"retry", the later requests of its people are not sent in this claim (released unchanged), and
+the claim barrier holds them until the retry is done. Sender threads only do HTTP; the rate
+limiter, classification and the database stay on the calling thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from delivery import transport
+from delivery.classify import Outcome, Verdict, classify
+from delivery.ratelimit import RateLimiter
+from delivery.transport import HttpResult
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request sent, what came back, and what it means."""
+
+    refs: list[int]
+    request: Any
+    result: HttpResult
+    verdict: Verdict
+
+
+class Schedule:
+    """Which combined requests may be sent now, given per-person order and earlier outcomes."""
+
+    def __init__(self, keys: Sequence[frozenset[str]]) -> None:
+        self.keys = list(keys)
+        self.lines: dict[str, deque[int]] = {}
+        for index, request_keys in enumerate(self.keys):
+            for key in request_keys:
+                self.lines.setdefault(key, deque()).append(index)
+        self.released: set[int] = set()
+        self._ready = deque(index for index in range(len(self.keys)) if self._first_in_line(index))
+
+    def _first_in_line(self, index: int) -> bool:
+        return all(self.lines[key][0] == index for key in self.keys[index])
+
+    def next_ready(self) -> int | None:
+        return self._ready.popleft() if self._ready else None
+
+    def finish(self, index: int, retried: bool) -> None:
+        """`index` is done; if it will be retried, everything behind it for its people waits."""
+        for key in self.keys[index]:
+            self.lines[key].popleft()
+            if retried:
+                self._release_after(key, position=-1)
+        for key in self.keys[index]:
+            line = self.lines[key]
+            if line and line[0] not in self._ready and self._first_in_line(line[0]):
+                self._ready.append(line[0])
+
+    def release_unsent(self) -> None:
+        """Stop: every request not yet handed out is released."""
+        for line in self.lines.values():
+            self.released.update(line)
+            line.clear()
+        self.released.update(self._ready)
+        self._ready.clear()
+
+    def _release_after(self, key: str, position: int) -> None:
+        """Release what stands behind `position` in `key`'s line, and what stands behind those."""
+        line = self.lines[key]
+        behind = list(line)[position + 1 :]
+        for index in behind:
+            if index in self.released:
+                continue
+            self.released.add(index)
+            for other in self.keys[index]:
+                other_line = self.lines[other]
+                if index in other_line:
+                    spot = list(other_line).index(index)
+                    self._release_after(other, spot)
+                    other_line.remove(index)
+        for index in behind:
+            if index in line:
+                line.remove(index)
+
+
+@dataclass
+class SendReport:
+    released_refs: set[int] = field(default_factory=set)
+    # True when the rate limiter asked for a longer wait than we hold claims for.
+    rate_limited: bool = False
+
+
+def send_all(
+    combined: Sequence[tuple[list[int], Any]],
+    keys: Sequence[frozenset[str]],
+    *,
+    pool: ThreadPoolExecutor,
+    concurrency: int,
+    destination_id: int,
+    per_second: float,
+    max_wait: float,
+    limiter: RateLimiter,
+    on_exchange: Callable[[Exchange], None],
+) -> SendReport:
+    schedule = Schedule(keys)
+    report = SendReport()
+    in_flight: dict[Future[HttpResult], int] = {}
+    while True:
+        while len(in_flight) < concurrency and not report.rate_limited:
+            index = schedule.next_ready()
+            if index is None:
+                break
+            delay = limiter.reserve(destination_id, per_second, max_wait)
+            if delay is None:
+                report.rate_limited = True
+                schedule.released.add(index)
+                schedule.release_unsent()
+                break
+            future = pool.submit(_send_at, time.monotonic() + delay, combined[index][1])
+            in_flight[future] = index
+        if not in_flight:
+            break
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            index = in_flight.pop(future)
+            refs, request = combined[index]
+            verdict = classify(future.result())
+            on_exchange(Exchange(refs, request, future.result(), verdict))
+            schedule.finish(index, retried=verdict.outcome == Outcome.RETRY)
+    for index in schedule.released:
+        report.released_refs.update(combined[index][0])
+    return report
+
+
+def _send_at(not_before: float, request: Any) -> HttpResult:
+    pause = not_before - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
+    return transport.send(request)
