@@ -1,0 +1,155 @@
+"""Reading fields of a Segment/RudderStack message the way RudderStack's generic field mapping does.
+
+A field is looked up along a list of paths, first one present wins, where "present" is RudderStack's
+rule: anything but a missing value, null or "" (so 0 and false count).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from destinations.customerio.dates import unix_millis
+from destinations.customerio.errors import InstrumentationError
+
+Path = tuple[str, tuple[str | int, ...]]
+
+
+def paths(*dotted: str) -> tuple[Path, ...]:
+    return tuple((name, tuple(int(k) if k.isdigit() else k for k in name.split("."))) for name in dotted)
+
+
+USER_ID = paths("userId", "traits.userId", "traits.id", "context.traits.userId", "context.traits.id")
+EMAIL = paths("traits.email", "context.traits.email", "properties.email", "context.externalId.0.id")
+EVENT_TIME = paths("timestamp", "originalTimestamp")
+CREATED_AT = paths("traits.createdAt", "context.traits.createdAt")
+# A group's traits describe the group, so the member is only looked for elsewhere.
+GROUP_MEMBER_ID = paths("userId", "context.traits.userId", "context.traits.id")
+GROUP_MEMBER_EMAIL = paths("context.traits.email", "properties.email", "context.externalId.0.id")
+GROUP_ID = paths("groupId", "traits.groupId")
+GROUP_ACTION = paths("traits.action", "properties.action")
+
+
+def dig(value: Any, keys: tuple[str | int, ...]) -> Any:
+    for key in keys:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+            value = value[key]
+        else:
+            return None
+    return value
+
+
+def present(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def first(message: dict[str, Any], paths: tuple[Path, ...]) -> tuple[str, Any] | None:
+    """(field name, value) of the first path holding a present value."""
+    for name, keys in paths:
+        value = dig(message, keys)
+        if value is not None and value != "":
+            return name, value
+    return None
+
+
+def scalar(field: str, value: Any) -> str | int | float:
+    """An identifier as given: Customer.io takes strings, and numbers pass through as the spec allows."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise InstrumentationError(f"{field} must be a string or a number")
+
+
+def text(value: str | int | float) -> str:
+    """How a number reads in a URL or an object id: 306 -> "306", 3.0 -> "3"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def found_scalar(message: dict[str, Any], paths: tuple[Path, ...]) -> tuple[str, str | int | float] | None:
+    hit = first(message, paths)
+    return None if hit is None else (hit[0], scalar(*hit))
+
+
+def user_id(message: dict[str, Any]) -> tuple[str, str | int | float] | None:
+    return found_scalar(message, USER_ID)
+
+
+def email(message: dict[str, Any]) -> tuple[str, str | int | float] | None:
+    return found_scalar(message, EMAIL)
+
+
+def anonymous_id(message: dict[str, Any]) -> str | int | float | None:
+    value = message.get("anonymousId")
+    return scalar("anonymousId", value) if present(value) else None
+
+
+def truthy(value: Any) -> bool:
+    """JavaScript truthiness, where RudderStack relies on it (an empty object is true)."""
+    return value is not None and value is not False and value != "" and value != 0
+
+
+def object_field(message: dict[str, Any], field: str) -> dict[str, Any] | None:
+    """A field that must be a JSON object when it is there (properties, user_properties)."""
+    value = message.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InstrumentationError(f"{field} must be a JSON object")
+    return value
+
+
+def event_millis(message: dict[str, Any]) -> int | None:
+    """When the event happened: `timestamp`, else `originalTimestamp`, in unix milliseconds."""
+    hit = first(message, EVENT_TIME)
+    return None if hit is None else date_millis(*hit)
+
+
+def date_millis(field: str, value: Any) -> int:
+    if not isinstance(value, str):
+        raise InstrumentationError(f"{field} must be an ISO-8601 date string")
+    millis = unix_millis(value)
+    if millis is None:
+        raise InstrumentationError(f"{field} is not an ISO-8601 date")
+    return millis
+
+
+def event_seconds(message: dict[str, Any]) -> int | None:
+    millis = event_millis(message)
+    return None if millis is None else millis // 1000
+
+
+def with_external_id(message: dict[str, Any]) -> dict[str, Any]:
+    """Reverse ETL rows (context.mappedToDestination) carry the person in context.externalId[0].
+
+    As RudderStack does, its id becomes the userId and a trait named after its identifierType.
+    The input is never modified: the changed parts are copies.
+    """
+    external = dig(message, ("context", "externalId", 0))
+    if not isinstance(external, dict) or not present(external.get("id")):
+        return message
+    message = {**message, "userId": external["id"]}
+    kind = external.get("identifierType")
+    where = "traits" if truthy(message.get("traits")) else None
+    traits = message.get("traits") if where else dig(message, ("context", "traits"))
+    if not isinstance(kind, str) or not isinstance(traits, dict):
+        return message
+    traits = {**traits, kind: external["id"]}
+    if where:
+        return {**message, "traits": traits}
+    return {**message, "context": {**message["context"], "traits": traits}}
+
+
+def person_key(message: Any) -> str:
+    """The ordering key of DESIGN.md invariant 4: userId, else anonymousId."""
+    if not isinstance(message, dict):
+        return ""
+    for field in ("userId", "anonymousId"):
+        value = message.get(field)
+        if present(value):
+            return text(value) if isinstance(value, str | int | float) else repr(value)
+    return ""

@@ -1,0 +1,55 @@
+"""One message and a destination's settings in, the Customer.io request for it out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from destinations.customerio import v1, v2
+from destinations.customerio.checks import check_item_size
+from destinations.customerio.config import TransformConfig
+from destinations.customerio.errors import InstrumentationError
+from destinations.customerio.message import truthy, with_external_id
+from destinations.customerio.outgoing import OutgoingRequest, batch_request
+
+MESSAGE_TYPES = tuple(v1.BUILDERS)
+
+
+def transform(message: Any, config: TransformConfig | Any) -> list[OutgoingRequest]:
+    """The request(s) for one message, or a TransformError saying why there are none.
+
+    A message that travels in a batch (groups in v1, everything in v2) comes back as a request to
+    /api/v2/batch with one item, for `combine` to merge with others.
+    """
+    settings = TransformConfig.from_mapping(config)
+    fields = _readable(message)
+    kind = _message_type(fields)
+    try:
+        if settings.api_version == "v2":
+            item = v2.BUILDERS[kind](fields, settings)
+            check_item_size(item)
+            return [batch_request(settings, item)]
+        request = v1.BUILDERS[kind](fields, settings)
+        check_item_size(request.body["batch"][0] if request.is_batch else request.body)
+    except RecursionError:
+        raise InstrumentationError("the message is nested too deeply to be sent as JSON") from None
+    return [request]
+
+
+def _readable(message: Any) -> dict[str, Any]:
+    if not isinstance(message, dict):
+        raise InstrumentationError("the message must be a JSON object")
+    context = message.get("context")
+    if isinstance(context, dict) and truthy(context.get("mappedToDestination")):
+        return with_external_id(message)
+    return message
+
+
+def _message_type(message: dict[str, Any]) -> str:
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        raise InstrumentationError("type is required and must be a string")
+    if kind.lower() not in v1.BUILDERS:
+        raise InstrumentationError(
+            f"type {kind[:40]!a} is not a message type Customer.io takes: " + ", ".join(MESSAGE_TYPES)
+        )
+    return kind.lower()
