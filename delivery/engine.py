@@ -18,7 +18,7 @@ from delivery.filters import filter_reason
 from delivery.models import Delivery
 from delivery.ratelimit import RateLimiter, limiter
 from delivery.recording import Recorder
-from delivery.sending import send_all
+from delivery.sending import Outbound, send_all
 from destinations.customerio import TransformConfig, TransformError, combine, transform
 from destinations.models import Destination
 
@@ -132,8 +132,9 @@ def _send(
     destination: Destination, entries: list[tuple], deliveries: list[Delivery], recorder: Recorder, run: Run
 ) -> bool:
     people = {delivery.pk: _ordering_key(destination, delivery) for delivery in deliveries}
-    combined = combine(entries)
-    keys = [frozenset(people[ref] for ref in refs) for refs, _ in combined]
+    outbound = _outbound(entries)
+    recorder.carried_by(outbound)
+    keys = [frozenset(people[ref] for ref in parcel.refs) for parcel in outbound]
 
     def on_exchange(exchange) -> None:
         recorder.exchange(exchange)
@@ -143,7 +144,7 @@ def _send(
         recorder.flush_if_due()
 
     report = send_all(
-        combined,
+        outbound,
         keys,
         pool=run.pool,
         concurrency=settings.DELIVERY_SEND_CONCURRENCY,
@@ -156,6 +157,22 @@ def _send(
     recorder.release(report.released_refs)
     recorder.flush()
     return not report.rate_limited
+
+
+def _outbound(entries: list[tuple]) -> list[Outbound]:
+    """combine()'s requests, each with the delivery behind every batch item.
+
+    combine() puts the very item objects of the entries into its batches, so an item's identity
+    leads back to its delivery, however the entries were split or merged.
+    """
+    owner = {
+        id(item): ref for ref, _, request in entries if request.is_batch for item in request.body["batch"]
+    }
+    outbound = []
+    for refs, request in combine(entries):
+        item_refs = [owner[id(item)] for item in request.body["batch"]] if request.is_batch else None
+        outbound.append(Outbound(request, list(dict.fromkeys(refs)), item_refs))
+    return outbound
 
 
 def _ordering_key(destination: Destination, delivery: Delivery) -> str:

@@ -20,12 +20,10 @@ from delivery import claims, retry
 from delivery.classify import Outcome
 from delivery.logtext import clean, request_snapshot
 from delivery.models import Attempt, Delivery, DeliveryAttempt
-from delivery.sending import Exchange
+from delivery.sending import SEVERITY, Exchange, Outbound
 from destinations.models import Destination
 
 FLUSH_INTERVAL = 0.5
-# Which outcome a delivery carried by several requests ends with: the worst one.
-SEVERITY = {Outcome.DELIVERED: 0, Outcome.RETRY: 1, Outcome.FAILED: 2}
 UPDATED_FIELDS = [
     "status",
     "attempts",
@@ -83,19 +81,23 @@ class Recorder:
 
     def expect(self, delivery: Delivery, requests: list) -> None:
         snapshots = [request_snapshot(request) for request in requests]
-        self._progress[delivery.pk] = _Progress(delivery, len(requests), snapshots)
+        self._progress[delivery.pk] = _Progress(delivery, 0, snapshots)
+
+    def carried_by(self, outbound: list[Outbound]) -> None:
+        """A delivery is done when every combined request carrying a part of it is."""
+        for parcel in outbound:
+            for ref in parcel.refs:
+                self._progress[ref].unresolved += 1
 
     def exchange(self, exchange: Exchange) -> None:
         self._exchanges.append(exchange)
         result, verdict = exchange.result, exchange.verdict
-        for item, ref in enumerate(exchange.refs):
-            outcome, reason = _outcome_of(exchange, item)
+        for ref, (outcome, reason) in exchange.outcomes().items():
             progress = self._progress[ref]
             if SEVERITY[outcome] > SEVERITY[progress.outcome]:
                 progress.outcome, progress.reason, progress.retry_after = outcome, reason, verdict.retry_after
             progress.first_sent_at = progress.first_sent_at or result.started_at
             progress.last_sent_at, progress.last_status = result.started_at, result.status
-        for ref in exchange.refs:
             self._resolve(ref)
         self._note_health(exchange)
 
@@ -173,10 +175,9 @@ class Recorder:
         )
         links = []
         for attempt, exchange in zip(attempts, exchanges, strict=True):
-            for item, ref in enumerate(exchange.refs):
-                outcome, reason = _outcome_of(exchange, item)
+            for ref, (outcome, reason) in exchange.outcomes().items():
                 links.append(DeliveryAttempt(delivery_id=ref, attempt=attempt, outcome=outcome, error=reason))
-        DeliveryAttempt.objects.bulk_create(links, ignore_conflicts=True)
+        DeliveryAttempt.objects.bulk_create(links)
 
     def _note_health(self, exchange: Exchange) -> None:
         at, verdict = exchange.result.started_at, exchange.verdict
@@ -201,13 +202,6 @@ class Recorder:
             fields["credentials_rejected_at"] = None
         if fields:
             Destination.objects.filter(pk=self.destination.pk).update(**fields)
-
-
-def _outcome_of(exchange: Exchange, item: int) -> tuple[Outcome, str]:
-    """A 207's per-item errors point into a batch; any other request has one outcome for all."""
-    if exchange.request.is_batch:
-        return exchange.verdict.for_item(item)
-    return exchange.verdict.outcome, exchange.verdict.reason
 
 
 def _attempt_row(destination: Destination, exchange: Exchange) -> Attempt:

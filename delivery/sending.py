@@ -23,13 +23,37 @@ from delivery.transport import HttpResult
 
 
 @dataclass(frozen=True)
+class Outbound:
+    """A combined request and the deliveries it carries: `refs` once each, and for a batch the
+    delivery behind each item in order (`item_refs`), which a 207's batch_index points into."""
+
+    request: Any
+    refs: list[int]
+    item_refs: list[int] | None = None
+
+
+@dataclass(frozen=True)
 class Exchange:
     """One request sent, what came back, and what it means."""
 
-    refs: list[int]
-    request: Any
+    outbound: Outbound
     result: HttpResult
     verdict: Verdict
+
+    def outcomes(self) -> dict[int, tuple[Outcome, str]]:
+        """What this exchange means for each delivery it carried: its worst item's outcome."""
+        if self.outbound.item_refs is None:
+            return dict.fromkeys(self.outbound.refs, (self.verdict.outcome, self.verdict.reason))
+        outcomes: dict[int, tuple[Outcome, str]] = {}
+        for index, ref in enumerate(self.outbound.item_refs):
+            outcome = self.verdict.for_item(index)
+            if ref not in outcomes or SEVERITY[outcome[0]] > SEVERITY[outcomes[ref][0]]:
+                outcomes[ref] = outcome
+        return outcomes
+
+
+# When one delivery gets several outcomes (items of a batch, or several requests), the worst counts.
+SEVERITY = {Outcome.DELIVERED: 0, Outcome.RETRY: 1, Outcome.FAILED: 2}
 
 
 class Schedule:
@@ -96,7 +120,7 @@ class SendReport:
 
 
 def send_all(
-    combined: Sequence[tuple[list[int], Any]],
+    outbound: Sequence[Outbound],
     keys: Sequence[frozenset[str]],
     *,
     pool: ThreadPoolExecutor,
@@ -121,19 +145,18 @@ def send_all(
                 schedule.released.add(index)
                 schedule.release_unsent()
                 break
-            future = pool.submit(_send_at, time.monotonic() + delay, combined[index][1])
+            future = pool.submit(_send_at, time.monotonic() + delay, outbound[index].request)
             in_flight[future] = index
         if not in_flight:
             break
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
         for future in done:
             index = in_flight.pop(future)
-            refs, request = combined[index]
             verdict = classify(future.result())
-            on_exchange(Exchange(refs, request, future.result(), verdict))
+            on_exchange(Exchange(outbound[index], future.result(), verdict))
             schedule.finish(index, retried=verdict.outcome == Outcome.RETRY)
     for index in schedule.released:
-        report.released_refs.update(combined[index][0])
+        report.released_refs.update(outbound[index].refs)
     return report
 
 

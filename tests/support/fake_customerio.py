@@ -67,7 +67,9 @@ class FakeCustomerIO:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-customerio", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-customerio", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -112,7 +114,8 @@ class FakeCustomerIO:
         return [
             request
             for request in received
-            if (path is None or request.path.startswith(path)) and (status is None or request.status == status)
+            if (path is None or request.path.startswith(path))
+            and (status is None or request.status == status)
         ]
 
     def _rule_for(self, request: ReceivedRequest) -> Rule | None:

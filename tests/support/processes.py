@@ -115,9 +115,7 @@ def beat(log_dir: Path, env: dict[str, str], name: str = "beat") -> CeleryProces
     return CeleryProcess(arguments, env, log_dir / f"{name}.log", ready_text="beat: Starting")
 
 
-def wait_until(
-    condition: Callable[[], Any], *, timeout: float, message: str, interval: float = 0.1
-) -> Any:
+def wait_until(condition: Callable[[], Any], *, timeout: float, message: str, interval: float = 0.1) -> Any:
     """Poll `condition` until it returns something true; fail with `message` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
