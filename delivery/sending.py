@@ -66,13 +66,21 @@ class Schedule:
             for key in request_keys:
                 self.lines.setdefault(key, deque()).append(index)
         self.released: set[int] = set()
+        self._handed_out: set[int] = set()
         self._ready = deque(index for index in range(len(self.keys)) if self._first_in_line(index))
 
     def _first_in_line(self, index: int) -> bool:
         return all(self.lines[key][0] == index for key in self.keys[index])
 
+    def _may_go(self, index: int) -> bool:
+        return index not in self._handed_out and index not in self._ready and self._first_in_line(index)
+
     def next_ready(self) -> int | None:
-        return self._ready.popleft() if self._ready else None
+        if not self._ready:
+            return None
+        index = self._ready.popleft()
+        self._handed_out.add(index)
+        return index
 
     def finish(self, index: int, retried: bool) -> None:
         """`index` is done; if it will be retried, everything behind it for its people waits."""
@@ -82,15 +90,19 @@ class Schedule:
                 self._release_after(key, position=-1)
         for key in self.keys[index]:
             line = self.lines[key]
-            if line and line[0] not in self._ready and self._first_in_line(line[0]):
+            if line and self._may_go(line[0]):
                 self._ready.append(line[0])
 
+    def give_back(self, index: int) -> None:
+        """A request handed out but never sent."""
+        self._handed_out.discard(index)
+
     def release_unsent(self) -> None:
-        """Stop: every request not yet handed out is released."""
-        for line in self.lines.values():
-            self.released.update(line)
-            line.clear()
-        self.released.update(self._ready)
+        """Stop: every request not yet handed out is released; those in flight still finish."""
+        for key, line in self.lines.items():
+            unsent = [index for index in line if index not in self._handed_out]
+            self.released.update(unsent)
+            self.lines[key] = deque(index for index in line if index in self._handed_out)
         self._ready.clear()
 
     def _release_after(self, key: str, position: int) -> None:
@@ -142,7 +154,7 @@ def send_all(
             delay = limiter.reserve(destination_id, per_second, max_wait)
             if delay is None:
                 report.rate_limited = True
-                schedule.released.add(index)
+                schedule.give_back(index)
                 schedule.release_unsent()
                 break
             future = pool.submit(_send_at, time.monotonic() + delay, outbound[index].request)
