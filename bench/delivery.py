@@ -61,8 +61,12 @@ def drop_database() -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
-def insert(destination, count: int, offset: int = 0) -> None:
-    """Events and pending deliveries as the ingestion API stores them, 10 events per person."""
+def insert(destination, count: int, offset: int = 0, events_per_person: int = 10) -> None:
+    """Events and pending deliveries as the ingestion API stores them.
+
+    A backlog has `events_per_person` consecutive events per person (their order is kept); a steady
+    stream (events_per_person=0) spreads events over 10,000 people, as many users' SDKs would.
+    """
     from django.utils import timezone
 
     from delivery.models import Delivery, Event
@@ -71,7 +75,7 @@ def insert(destination, count: int, offset: int = 0) -> None:
     source = destination.sources.first()
     events = []
     for index in range(offset, offset + count):
-        person = f"person-{index // 10}"
+        person = f"person-{index // events_per_person if events_per_person else index % 10_000}"
         message = {
             "type": "track",
             "event": "Order Completed",
@@ -149,7 +153,7 @@ def latency(destination, per_second: float, seconds: float) -> dict:
     while time.monotonic() - start < seconds:
         due = int(per_second * (time.monotonic() - start + tick)) - inserted
         if due > 0:
-            insert(destination, due, offset=1_000_000 + inserted)
+            insert(destination, due, offset=1_000_000 + inserted, events_per_person=0)
             inserted += due
             doorbell.ring([destination.pk])
         time.sleep(max(0.0, start + (inserted / per_second) - time.monotonic()))

@@ -72,6 +72,13 @@ def claim_size(destination: Destination) -> int:
     )
 
 
+def send_concurrency(destination: Destination) -> int:
+    """Requests in flight at once: no more than the rate limiter grants within half the longest
+    wait, so a slow rate makes a worker send fewer at a time rather than give its claims up."""
+    granted = int(destination.rate_limit_per_second * settings.DELIVERY_RATE_LIMIT_MAX_WAIT / 2)
+    return max(1, min(settings.DELIVERY_SEND_CONCURRENCY, granted))
+
+
 def process_claim(destination: Destination, ids: list[int], run: Run) -> bool:
     """Take claimed deliveries through every stage. False when the rate limiter said stop."""
     recorder = Recorder(destination, run.token)
@@ -147,7 +154,7 @@ def _send(
         outbound,
         keys,
         pool=run.pool,
-        concurrency=settings.DELIVERY_SEND_CONCURRENCY,
+        concurrency=send_concurrency(destination),
         destination_id=destination.pk,
         per_second=destination.rate_limit_per_second,
         max_wait=settings.DELIVERY_RATE_LIMIT_MAX_WAIT,

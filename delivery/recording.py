@@ -17,13 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery import claims, retry
+from delivery.bulk import update_rows
 from delivery.classify import Outcome
 from delivery.logtext import clean, request_snapshot
 from delivery.models import Attempt, Delivery, DeliveryAttempt
 from delivery.sending import SEVERITY, Exchange, Outbound
 from destinations.models import Destination
 
-FLUSH_INTERVAL = 0.5
+FLUSH_INTERVAL = 0.25
 UPDATED_FIELDS = [
     "status",
     "attempts",
@@ -118,7 +119,7 @@ class Recorder:
         self._exchanges, self._finished, self._released = [], [], set()
         with transaction.atomic():
             self._write_attempts(exchanges)
-            Delivery.objects.filter(claimed_by=self.token).bulk_update(finished, UPDATED_FIELDS)
+            update_rows(finished, UPDATED_FIELDS, only_if=("claimed_by", self.token))
             claims.release(released, self.token)
             self._write_health()
 
