@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from delivery import engine
@@ -269,3 +270,42 @@ def test_a_disabled_destination_filters_what_is_left(fake):
     engine.deliver_due(destination.pk)
     assert reload(delivery).status == "filtered"
     assert fake.requests() == []
+
+
+def test_a_worker_whose_claim_was_taken_over_does_not_overwrite_newer_state(fake):
+    # Given a claim that went stale and was taken by another worker while this one was sending
+    from concurrent.futures import ThreadPoolExecutor
+
+    from delivery import claims
+    from delivery.ratelimit import limiter
+
+    destination = make_destination()
+    delivery = make_delivery(destination, track("ann", "Order"))
+    ids = claims.claim(destination, "slow-worker", limit=10)
+    Delivery.objects.filter(pk=delivery.pk).update(claimed_by="new-owner")
+    # When the slow worker finishes and records
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        engine.process_claim(destination, ids, engine.Run("slow-worker", pool, limiter()))
+    # Then the delivery's state is the new owner's (it was not even loaded), nothing was sent
+    assert reload(delivery).claimed_by == "new-owner"
+    assert reload(delivery).status == "pending"
+    assert fake.requests() == []
+
+
+def test_recording_is_conditional_on_still_holding_the_claim(fake, monkeypatch):
+    # Given the claim is taken over while the request is in flight
+    destination = make_destination()
+    delivery = make_delivery(destination, track("ann", "Order"))
+
+    def take_over(request):  # runs in the fake server's thread, on its own connection
+        Delivery.objects.filter(pk=delivery.pk).update(claimed_by="new-owner")
+        connection.close()
+        return False
+
+    fake.answer(200, match=take_over)
+    # When the first worker records its result
+    engine.deliver_due(destination.pk)
+    # Then the attempt is in the log, but the delivery's state was left to its new owner
+    after = reload(delivery)
+    assert (after.status, after.claimed_by, after.attempts) == ("pending", "new-owner", 0)
+    assert Attempt.objects.filter(deliveries=delivery).count() == 1
