@@ -259,3 +259,13 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# --- Ingestion ---------------------------------------------------------------------------------
+# How long a write key's source (and its connected destinations) is cached in each server process:
+# a disabled source, a rotated key or a newly connected destination takes effect within this time.
+INGESTION_AUTH_CACHE_SECONDS = env_float("INGESTION_AUTH_CACHE_SECONDS", 5.0, minimum=0)
+# Requests per second per write key; 0 turns the limit off. Counted in Redis when it is the broker,
+# else in each server process (delivery/api/ratelimit.py).
+INGESTION_RATE_LIMIT_PER_SECOND = env_int("INGESTION_RATE_LIMIT_PER_SECOND", 0, minimum=0)
+# Behind a proxy that sets X-Forwarded-For, take context.ip from it instead of the peer address.
+INGESTION_TRUST_X_FORWARDED_FOR = env_bool("INGESTION_TRUST_X_FORWARDED_FOR", False)

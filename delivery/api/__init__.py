@@ -1,0 +1,1 @@
+"""The ingestion API: Segment/RudderStack-compatible endpoints that store events before answering."""

@@ -1,0 +1,80 @@
+"""Errors the ingestion API answers with, and the one function that turns any of them into a response.
+
+Bodies carry `error` (the message naming the field) plus `code` and `message`, because the
+RudderStack, Segment and Customer.io Python SDKs read `code` and `message` from an error body and
+only give up on a 4xx (instead of retrying it for minutes) when they find both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.db import Error as DatabaseError
+from django.http import HttpResponse
+from rest_framework import exceptions
+
+logger = logging.getLogger(__name__)
+
+
+class IngestError(Exception):
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidWriteKey(IngestError):
+    status = 401
+    code = "invalid_write_key"
+
+
+class SourceDisabled(IngestError):
+    status = 404
+    code = "source_disabled"
+
+
+class PayloadTooLarge(IngestError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedEncoding(IngestError):
+    status = 415
+    code = "unsupported_content_encoding"
+
+
+class StoreUnavailable(IngestError):
+    status = 503
+    code = "unavailable"
+
+
+def json_response(status: int, body: dict[str, Any]) -> HttpResponse:
+    return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> HttpResponse:
+    response = json_response(status, {"error": message, "code": code, "message": message})
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="cio-relay", charset="UTF-8"'
+    return response
+
+
+def ingest_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
+    """DRF's exception handler for the ingestion views: every failure answers in the same shape."""
+    if isinstance(exc, IngestError):
+        return error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, DatabaseError):
+        logger.exception("ingestion: the event store failed; answered 503 and stored nothing")
+        return error_response(503, "unavailable", "the event store is unavailable; nothing was stored, retry")
+    if isinstance(exc, exceptions.Throttled):
+        wait = max(1, int(exc.wait or 1))
+        response = error_response(429, "rate_limited", "too many requests for this write key; retry later")
+        response["Retry-After"] = str(wait)
+        return response
+    if isinstance(exc, exceptions.APIException):
+        return error_response(exc.status_code, exc.default_code, str(exc.detail))
+    return None
