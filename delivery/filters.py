@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from delivery.routing import integrations_exclusion
 from destinations.models import Destination
 
 Message = Mapping[str, Any]
@@ -72,7 +73,17 @@ def destination_disabled_reason(message: Message, destination: Destination) -> s
     return "Filtered: the destination was disabled before this event could be delivered"
 
 
-RULES: tuple[Rule, ...] = (destination_disabled_reason, event_filtering_reason, consent_reason)
+def integrations_reason(message: Message, destination: Destination) -> str | None:
+    """The event's integrations object, checked again: the destination may have been renamed."""
+    return integrations_exclusion(dict(message), destination.name)
+
+
+RULES: tuple[Rule, ...] = (
+    destination_disabled_reason,
+    integrations_reason,
+    event_filtering_reason,
+    consent_reason,
+)
 
 
 def filter_reason(message: Message, destination: Destination) -> str | None:

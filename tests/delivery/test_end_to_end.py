@@ -6,6 +6,7 @@ that happens in other processes. Assertions are on what Customer.io received and
 
 from __future__ import annotations
 
+import base64
 import itertools
 import shutil
 import time
@@ -289,3 +290,27 @@ def test_replayed_deliveries_go_again_with_current_settings(fake, celery):
     )
     assert len(fake.requests()) == 1
     assert Delivery.objects.get().replay_count == 1
+
+
+def test_events_posted_to_the_ingestion_api_reach_customerio(fake, celery, client):
+    # Given a source connected to a destination, and a worker
+    destination = make_destination()
+    source = destination.sources.get()
+    celery.worker(fake)
+    auth = "Basic " + base64.b64encode(f"{source.write_key}:".encode()).decode()
+    # When an SDK sends a batch through the ingestion API
+    batch = {
+        "batch": [
+            {"type": "identify", "userId": "ann", "traits": {"plan": "pro"}},
+            {"type": "track", "userId": "ann", "event": "Paid", "properties": {"total": 5}},
+        ]
+    }
+    response = client.post("/v1/batch", batch, content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200
+    # Then both arrive at Customer.io, in order, and the log says delivered
+    wait_for_all(destination, 2)
+    assert [request.path for request in fake.requests()] == [
+        "/api/v1/customers/ann",
+        "/api/v1/customers/ann/events",
+    ]
+    assert list(Delivery.objects.values_list("status", flat=True)) == ["delivered", "delivered"]

@@ -119,3 +119,13 @@ def test_filter_reason_gives_the_first_rule_that_filters():
     assert filter_reason(message, both) == 'Filtered by event filtering: "Spam" is in the denylist'
     assert filter_reason(track("Fine"), both) is None
     assert filter_reason(track("Fine"), destination(enabled=False)).startswith("Filtered: the destination")
+
+
+def test_the_integrations_object_is_checked_again_with_the_destinations_current_name():
+    named = destination()
+    named.name = "Marketing workspace"
+    message = {**track("Order"), "integrations": {"All": True, "Marketing Workspace": False}}
+    assert filter_reason(message, named) == (
+        'Filtered by the event\'s integrations object: "Marketing Workspace" is false'
+    )
+    assert filter_reason({**track("Order"), "integrations": {"Customer.io": True}}, named) is None
