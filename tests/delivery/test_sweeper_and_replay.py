@@ -118,3 +118,22 @@ def test_replay_puts_failed_and_filtered_deliveries_back_and_leaves_the_rest(rin
     assert reload(delivered).status == "delivered"
     assert reload(pending).replay_count == 0
     assert rings == [({destination.pk}, False)]
+
+
+def test_backlog_counts_what_is_still_open():
+    from delivery.stats import backlog
+
+    destination = make_destination()
+    old = timezone.now() - timedelta(minutes=3)
+    make_delivery(destination, track("a", "E"), now=old)
+    make_delivery(destination, track("b", "E"), claimed_at=timezone.now(), claimed_by="w")
+    make_delivery(
+        destination,
+        track("c", "E"),
+        status=Delivery.Status.RETRYING,
+        next_attempt_at=timezone.now() + timedelta(minutes=1),
+    )
+    make_delivery(destination, track("d", "E"), status=Delivery.Status.DELIVERED)
+    numbers = backlog(destination.pk)
+    assert (numbers.pending, numbers.retrying, numbers.due, numbers.in_flight) == (2, 1, 1, 1)
+    assert numbers.oldest_open_at == old
