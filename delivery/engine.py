@@ -18,7 +18,7 @@ from delivery.filters import filter_reason
 from delivery.models import Delivery
 from delivery.ratelimit import RateLimiter, limiter
 from delivery.recording import Recorder
-from delivery.sending import Outbound, send_all
+from delivery.sending import Outbound, Pace, send_all
 from destinations.customerio import TransformConfig, TransformError, combine, transform
 from destinations.models import Destination
 
@@ -150,17 +150,15 @@ def _send(
             run.limiter.hold(destination.pk, pause)
         recorder.flush_if_due()
 
-    report = send_all(
-        outbound,
-        keys,
-        pool=run.pool,
-        concurrency=send_concurrency(destination),
+    pace = Pace(
+        limiter=run.limiter,
         destination_id=destination.pk,
         per_second=destination.rate_limit_per_second,
         max_wait=settings.DELIVERY_RATE_LIMIT_MAX_WAIT,
-        limiter=run.limiter,
-        on_exchange=on_exchange,
+        concurrency=send_concurrency(destination),
+        deadline=time.monotonic() + settings.DELIVERY_CLAIM_TIMEOUT.total_seconds() / 2,
     )
+    report = send_all(outbound, keys, pool=run.pool, pace=pace, on_exchange=on_exchange)
     recorder.release(report.released_refs)
     recorder.flush()
     return not report.rate_limited

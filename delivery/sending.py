@@ -124,11 +124,26 @@ class Schedule:
                 line.remove(index)
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How fast, and for how long, a claim's requests may go."""
+
+    limiter: RateLimiter
+    destination_id: int
+    per_second: float
+    # The longest wait for a rate-limiter slot; a worker asked to wait longer gives its claim back.
+    max_wait: float
+    concurrency: int
+    # time.monotonic() after which nothing more is sent, so a claim never outlives its timeout.
+    deadline: float
+
+
 @dataclass
 class SendReport:
     released_refs: set[int] = field(default_factory=set)
     # True when the rate limiter asked for a longer wait than we hold claims for.
     rate_limited: bool = False
+    out_of_time: bool = False
 
 
 def send_all(
@@ -136,29 +151,14 @@ def send_all(
     keys: Sequence[frozenset[str]],
     *,
     pool: ThreadPoolExecutor,
-    concurrency: int,
-    destination_id: int,
-    per_second: float,
-    max_wait: float,
-    limiter: RateLimiter,
+    pace: Pace,
     on_exchange: Callable[[Exchange], None],
 ) -> SendReport:
     schedule = Schedule(keys)
     report = SendReport()
     in_flight: dict[Future[HttpResult], int] = {}
     while True:
-        while len(in_flight) < concurrency and not report.rate_limited:
-            index = schedule.next_ready()
-            if index is None:
-                break
-            delay = limiter.reserve(destination_id, per_second, max_wait)
-            if delay is None:
-                report.rate_limited = True
-                schedule.give_back(index)
-                schedule.release_unsent()
-                break
-            future = pool.submit(_send_at, time.monotonic() + delay, outbound[index].request)
-            in_flight[future] = index
+        _hand_out(outbound, schedule, in_flight, pool, pace, report)
         if not in_flight:
             break
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -170,6 +170,33 @@ def send_all(
     for index in schedule.released:
         report.released_refs.update(outbound[index].refs)
     return report
+
+
+def _hand_out(
+    outbound: Sequence[Outbound],
+    schedule: Schedule,
+    in_flight: dict[Future[HttpResult], int],
+    pool: ThreadPoolExecutor,
+    pace: Pace,
+    report: SendReport,
+) -> None:
+    """Start what may go now, each at its rate-limiter slot; on a stop, release what is left."""
+    while len(in_flight) < pace.concurrency and not (report.rate_limited or report.out_of_time):
+        index = schedule.next_ready()
+        if index is None:
+            return
+        delay = None
+        if time.monotonic() >= pace.deadline:
+            report.out_of_time = True
+        else:
+            delay = pace.limiter.reserve(pace.destination_id, pace.per_second, pace.max_wait)
+            report.rate_limited = delay is None
+        if delay is None:
+            schedule.give_back(index)
+            schedule.release_unsent()
+            return
+        future = pool.submit(_send_at, time.monotonic() + delay, outbound[index].request)
+        in_flight[future] = index
 
 
 def _send_at(not_before: float, request: Any) -> HttpResult:

@@ -309,3 +309,28 @@ def test_recording_is_conditional_on_still_holding_the_claim(fake, monkeypatch):
     after = reload(delivery)
     assert (after.status, after.claimed_by, after.attempts) == ("pending", "new-owner", 0)
     assert Attempt.objects.filter(deliveries=delivery).count() == 1
+
+
+def test_a_claim_stops_sending_at_half_the_claim_timeout_and_gives_the_rest_back(fake, settings):
+    # Given a claim timeout of 2 s and a Customer.io that takes 0.4 s per request, one at a time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from delivery import claims
+    from delivery.ratelimit import limiter
+
+    settings.DELIVERY_CLAIM_TIMEOUT = timedelta(seconds=2)
+    settings.DELIVERY_SEND_CONCURRENCY = 1
+    fake.answer(200, delay=0.4)
+    destination = make_destination()
+    deliveries = [make_delivery(destination, track(f"p{index}", "Order")) for index in range(10)]
+    ids = claims.claim(destination, "worker", limit=10)
+    # When the claim is processed
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        engine.process_claim(destination, ids, engine.Run("worker", pool, limiter()))
+    # Then it sent for about a second, and gave back what it had not sent, unchanged
+    sent = len(fake.requests())
+    assert 2 <= sent <= 4
+    after = [reload(delivery) for delivery in deliveries]
+    assert [delivery.status for delivery in after].count("delivered") == sent
+    assert all(delivery.claimed_by == "" for delivery in after)
+    assert all(delivery.attempts == 0 for delivery in after if delivery.status == "pending")
