@@ -73,28 +73,15 @@ def insert(destination, count: int, offset: int = 0, events_per_person: int = 10
 
     now = timezone.now()
     source = destination.sources.first()
-    events = []
-    for index in range(offset, offset + count):
-        person = f"person-{index // events_per_person if events_per_person else index % 10_000}"
-        message = {
-            "type": "track",
-            "event": "Order Completed",
-            "userId": person,
-            "messageId": str(uuid.uuid4()),
-            "properties": {"order": index, "total": 42.5, "currency": "EUR"},
-            "context": {"library": {"name": "bench"}},
-        }
-        events.append(
-            Event(
-                source=source,
-                message_id=message["messageId"],
-                type="track",
-                user_id=person,
-                event_name="Order Completed",
-                payload=message,
-                received_at=now,
-            )
+    events = [
+        _event(
+            source,
+            index,
+            f"person-{index // events_per_person if events_per_person else index % 10_000}",
+            now,
         )
+        for index in range(offset, offset + count)
+    ]
     events = Event.objects.bulk_create(events)
     Delivery.objects.bulk_create(
         Delivery(
@@ -108,6 +95,28 @@ def insert(destination, count: int, offset: int = 0, events_per_person: int = 10
             created_at=now,
         )
         for event in events
+    )
+
+
+def _event(source, index: int, person: str, now):
+    from delivery.models import Event
+
+    message = {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": person,
+        "messageId": str(uuid.uuid4()),
+        "properties": {"order": index, "total": 42.5, "currency": "EUR"},
+        "context": {"library": {"name": "bench"}},
+    }
+    return Event(
+        source=source,
+        message_id=message["messageId"],
+        type="track",
+        user_id=person,
+        event_name="Order Completed",
+        payload=message,
+        received_at=now,
     )
 
 

@@ -10,6 +10,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 
@@ -38,30 +39,32 @@ class Run:
     limiter: RateLimiter
 
 
+@cache
+def _senders() -> ThreadPoolExecutor:
+    """One pool per worker process, created on first use (after the fork), so its threads and
+    their keep-alive connections to Customer.io outlive a single task run."""
+    return ThreadPoolExecutor(max_workers=settings.DELIVERY_SEND_CONCURRENCY, thread_name_prefix="cio-send")
+
+
 def deliver_due(destination_id: int) -> None:
     """Deliver the destination's due work until none is left or DELIVERY_TASK_BUDGET is spent."""
     deadline = time.monotonic() + settings.DELIVERY_TASK_BUDGET
-    concurrency = settings.DELIVERY_SEND_CONCURRENCY
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cio-send") as pool:
-        run = Run(claims.new_token(), pool, limiter())
-        asked_for_help = False
-        while time.monotonic() < deadline:
-            destination = Destination.objects.filter(pk=destination_id).first()
-            if (
-                destination is None
-                or run.limiter.delay(destination_id) > settings.DELIVERY_RATE_LIMIT_MAX_WAIT
-            ):
-                return  # gone, or held back by a 429: the sweeper rings again
-            size = claim_size(destination)
-            ids = claims.claim(destination, run.token, size)
-            if not ids:
-                return
-            if len(ids) == size and not asked_for_help:
-                # More is due than one claim holds: let an idle worker take the next claim meanwhile.
-                doorbell.ring([destination_id], force=True)
-                asked_for_help = True
-            if not process_claim(destination, ids, run):
-                return
+    run = Run(claims.new_token(), _senders(), limiter())
+    asked_for_help = False
+    while time.monotonic() < deadline:
+        destination = Destination.objects.filter(pk=destination_id).first()
+        if destination is None or run.limiter.delay(destination_id) > settings.DELIVERY_RATE_LIMIT_MAX_WAIT:
+            return  # gone, or held back by a 429: the sweeper rings again
+        size = claim_size(destination)
+        ids = claims.claim(destination, run.token, size)
+        if not ids:
+            return
+        if len(ids) == size and not asked_for_help:
+            # More is due than one claim holds: let an idle worker take the next claim meanwhile.
+            doorbell.ring([destination_id], force=True)
+            asked_for_help = True
+        if not process_claim(destination, ids, run):
+            return
 
 
 def claim_size(destination: Destination) -> int:

@@ -65,6 +65,8 @@ class _Health:
 
 @dataclass
 class Recorder:
+    """The delivery log's side of one claim: collects outcomes as they come, writes them in flushes."""
+
     destination: Destination
     token: str
     _progress: dict[int, _Progress] = field(default_factory=dict)

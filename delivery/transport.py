@@ -101,12 +101,8 @@ def send(request: Sendable) -> HttpResult:
     """Send one request to Customer.io and describe what happened. Raises only for a non-Customer.io host."""
     url = resolve_url(request.endpoint)
     body = encode_body(request.body)
-    headers = {
-        **request.headers,
-        "User-Agent": USER_AGENT,
-        "Content-Type": "application/json",
-    }
-    outline = {
+    headers = {**request.headers, "User-Agent": USER_AGENT, "Content-Type": "application/json"}
+    sent = {
         "method": request.method,
         "url": url,
         "request_headers": redacted_headers(headers),
@@ -123,16 +119,11 @@ def send(request: Sendable) -> HttpResult:
             timeout=(settings.CIO_CONNECT_TIMEOUT, settings.CIO_READ_TIMEOUT),
             allow_redirects=False,
         )
-    except requests.Timeout as error:
-        return HttpResult(
-            **outline, duration=time.monotonic() - clock, error_kind="timeout", error=_say(error)
-        )
     except requests.RequestException as error:
-        return HttpResult(
-            **outline, duration=time.monotonic() - clock, error_kind="connection", error=_say(error)
-        )
+        kind: ErrorKind = "timeout" if isinstance(error, requests.Timeout) else "connection"
+        return HttpResult(**sent, duration=time.monotonic() - clock, error_kind=kind, error=_say(error))
     return HttpResult(
-        **outline,
+        **sent,
         duration=time.monotonic() - clock,
         status=response.status_code,
         response_headers={
