@@ -167,6 +167,21 @@ DELIVERY_RETENTION = env_seconds("DELIVERY_RETENTION_SECONDS", timedelta(days=30
 DELIVERY_RESPONSE_BODY_LIMIT = env_int("DELIVERY_RESPONSE_BODY_LIMIT", 4096, minimum=16)
 DELIVERY_CLAIM_TIMEOUT = env_seconds("DELIVERY_CLAIM_TIMEOUT_SECONDS", timedelta(minutes=10))
 DELIVERY_SWEEP_INTERVAL = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.5)
+# Retries wait DELIVERY_RETRY_BASE_DELAY, doubling per attempt up to DELIVERY_RETRY_MAX_DELAY.
+DELIVERY_RETRY_BASE_DELAY = env_float("DELIVERY_RETRY_BASE_SECONDS", 10.0, minimum=0.01)
+DELIVERY_RETRY_MAX_DELAY = env_float("DELIVERY_RETRY_MAX_SECONDS", 300.0, minimum=0.01)
+# Deliveries one worker takes at a time (v1 mode takes fewer at low rate limits).
+DELIVERY_CLAIM_SIZE = env_int("DELIVERY_CLAIM_SIZE", 500, minimum=1)
+# Requests one delivery task has in flight at once (different people only). At 100 requests/s and
+# 50 ms answers, 5 are busy on average; the rest absorb pauses while results are recorded.
+DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 16, minimum=1)
+# A delivery task stops claiming after this long, so the broker's queue stays fair.
+DELIVERY_TASK_BUDGET = env_float("DELIVERY_TASK_BUDGET_SECONDS", 60.0, minimum=1.0)
+# A worker that would wait longer than this for the rate limiter releases its claims and stops.
+DELIVERY_RATE_LIMIT_MAX_WAIT = env_float("DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS", 2.0, minimum=0.1)
+# Retention deletes this many deliveries per transaction, then re-queues itself.
+DELIVERY_RETENTION_BATCH = env_int("DELIVERY_RETENTION_BATCH", 1000, minimum=1)
+DELIVERY_RETENTION_INTERVAL = env_float("DELIVERY_RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
 
 # --- Celery ------------------------------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
@@ -202,7 +217,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # A sweep nobody ran in time is dropped: the next one does the same work.
+    "delivery-sweep": {
+        "task": "delivery.tasks.sweep",
+        "schedule": DELIVERY_SWEEP_INTERVAL,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL},
+    },
+    "delivery-retention": {
+        "task": "delivery.tasks.delete_old_deliveries",
+        "schedule": DELIVERY_RETENTION_INTERVAL,
+    },
+}
 
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

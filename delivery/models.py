@@ -73,10 +73,19 @@ class Delivery(models.Model):
     requests = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by delivery/replay.py: a person sent this failed or filtered delivery again.
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    replay_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "deliveries"
         indexes = [
+            # The claim query: a destination's open deliveries in id (received) order.
+            models.Index(
+                fields=["destination", "id"],
+                name="delivery_open_by_id",
+                condition=Q(status__in=["pending", "retrying"]),
+            ),
             models.Index(
                 fields=["next_attempt_at"],
                 name="delivery_due",
@@ -133,3 +142,16 @@ class DeliveryAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["delivery", "attempt"], name="delivery_attempt_unique"),
         ]
+
+
+class RateLimitState(models.Model):
+    """The next free request slot of a destination, for the rate limiter when there is no Redis."""
+
+    destination = models.OneToOneField(
+        Destination, on_delete=models.CASCADE, primary_key=True, related_name="rate_limit_state"
+    )
+    # Seconds since the epoch (time.time()), as the limiter computes with it.
+    next_slot_at = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"rate limit state of destination {self.destination_id}"

@@ -1,0 +1,134 @@
+"""Real `celery -A cio_project worker` and `beat` processes for end-to-end tests and benchmarks.
+
+They run against the database and broker the tests use (pytest-django's test database), with the
+Customer.io base URLs pointed at a fake server. Each process runs in its own process group, so
+kill() takes down a prefork worker and its children at once, as a machine dying would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def database_url() -> str:
+    """The URL of the database this process uses now (the test database, inside a test)."""
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    credentials = config["USER"] + (f":{config['PASSWORD']}" if config.get("PASSWORD") else "")
+    return f"postgres://{credentials}@{config['HOST']}:{config['PORT'] or 5432}/{config['NAME']}"
+
+
+def process_env(fake_url: str | None = None, **overrides: Any) -> dict[str, str]:
+    """The environment for a worker or beat: this test's database and broker, plus `overrides`."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url()
+    env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    env["DJANGO_SECRET_KEY"] = settings.SECRET_KEY
+    env["CIO_RELAY_DATA_DIR"] = str(settings.DATA_DIR)
+    if fake_url:
+        env["CIO_TRACK_URL_US"] = env["CIO_TRACK_URL_EU"] = fake_url
+    env.update({name: str(value) for name, value in overrides.items()})
+    return env
+
+
+class CeleryProcess:
+    """One celery command as a child process, its output in a log file."""
+
+    def __init__(self, arguments: list[str], env: dict[str, str], log_path: Path, ready_text: str) -> None:
+        self.arguments = arguments
+        self.env = env
+        self.log_path = log_path
+        self.ready_text = ready_text
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> CeleryProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "cio_project", *self.arguments],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_until(
+            lambda: self.ready_text in self.log() or not self.alive,
+            timeout=timeout,
+            message=f"celery {self.arguments[0]} did not start",
+        )
+        if not self.alive:
+            raise RuntimeError(f"celery {self.arguments[0]} exited at start:\n{self.log()[-3000:]}")
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to the whole process group (SIGKILL: no cleanup, like a machine dying)."""
+        if self.alive:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if not self.alive:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def worker(log_dir: Path, env: dict[str, str], name: str = "worker", concurrency: int = 1) -> CeleryProcess:
+    arguments = [
+        "worker",
+        f"--hostname={name}@%h",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=INFO",
+    ]
+    return CeleryProcess(arguments, env, log_dir / f"{name}.log", ready_text=" ready.")
+
+
+def beat(log_dir: Path, env: dict[str, str], name: str = "beat") -> CeleryProcess:
+    arguments = ["beat", f"--schedule={log_dir / (name + '-schedule')}", "--loglevel=INFO"]
+    return CeleryProcess(arguments, env, log_dir / f"{name}.log", ready_text="beat: Starting")
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float, message: str, interval: float = 0.1) -> Any:
+    """Poll `condition` until it returns something true; fail with `message` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message} (waited {timeout} s)")
+        time.sleep(interval)
+
+
+def purge_broker() -> None:
+    """Drop queued task messages left by earlier tests, so a new worker starts from a clean queue."""
+    from cio_project.celery_app import app
+
+    app.control.purge()
