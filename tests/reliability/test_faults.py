@@ -168,8 +168,9 @@ def fail_customerio(stack: Stack, stream: EventStream) -> str:
 
 def test_workers_sigkilled_every_few_seconds(servers, stack):
     rows, _ = run_scenario(stack, servers[2], "workers SIGKILLed", kill_workers, duration=60)
-    # Then the kills happened in the middle of sending: some sends were repeated, none unexplained
-    assert "worker SIGKILLs" in rows[0].faults
+    # Then a worker was killed every few seconds all along the stream (run_scenario checked the rest)
+    kills = int(rows[0].faults.split()[0])
+    assert kills >= 10
 
 
 def test_redis_restarted_and_flushed(servers, stack):
