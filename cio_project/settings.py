@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the session and CSRF middleware, so it sees the cookies they set.
+    "cio_project.middleware.SecureCookiesOverHttps",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,7 +151,8 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 
 # Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER_ENABLED=1 so request.is_secure() is
-# right; cookies are then marked Secure (they always are when DJANGO_DEBUG is off and HTTPS is used).
+# right. Cookies set over HTTPS are always Secure (cio_project/middleware.py); these two settings make
+# them Secure on plain-HTTP answers too.
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)

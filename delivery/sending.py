@@ -9,6 +9,7 @@ limiter, classification and the database stay on the calling thread.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from delivery import transport
 from delivery.classify import Outcome, Verdict, classify
 from delivery.ratelimit import RateLimiter
 from delivery.transport import HttpResult
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class Pace:
 @dataclass
 class SendReport:
     released_refs: set[int] = field(default_factory=set)
-    # True when the rate limiter asked for a longer wait than we hold claims for.
+    # True when the rate limiter asked for a longer wait than we hold claims for, or could not answer.
     rate_limited: bool = False
     out_of_time: bool = False
 
@@ -189,7 +192,7 @@ def _hand_out(
         if time.monotonic() >= pace.deadline:
             report.out_of_time = True
         else:
-            delay = pace.limiter.reserve(pace.destination_id, pace.per_second, pace.max_wait)
+            delay = _reserve(pace)
             report.rate_limited = delay is None
         if delay is None:
             schedule.give_back(index)
@@ -197,6 +200,17 @@ def _hand_out(
             return
         future = pool.submit(_send_at, time.monotonic() + delay, outbound[index].request)
         in_flight[future] = index
+
+
+def _reserve(pace: Pace) -> float | None:
+    """A slot from the rate limiter, or None to stop. A limiter that cannot answer (Redis is down)
+    means stop too: raising here would abandon the requests in flight, whose results would then
+    never be recorded and which the next claim would send again."""
+    try:
+        return pace.limiter.reserve(pace.destination_id, pace.per_second, pace.max_wait)
+    except Exception as error:  # redis-py raises several types
+        logger.warning("rate limiter unavailable, giving the rest of the claim back: %s", error)
+        return None
 
 
 def _send_at(not_before: float, request: Any) -> HttpResult:

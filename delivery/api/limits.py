@@ -16,3 +16,7 @@ MAX_BATCH_EVENTS = 2500
 # Event.message_id is a 255-character column, and it is the key that drops duplicates: it is
 # never truncated, so a longer one is refused instead.
 MAX_MESSAGE_ID_LENGTH = 255
+# Deeper events are refused. No analytics event comes near it, and it leaves every later step (the
+# transformer, the delivery log's JSON columns, a Celery worker's deeper stack) far below Python's
+# recursion limit: an event the API accepts must never be one a worker cannot record.
+MAX_NESTING_DEPTH = 100

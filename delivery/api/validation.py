@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from delivery.api.errors import IngestError, PayloadTooLarge
-from delivery.api.limits import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH
+from delivery.api.limits import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH, MAX_NESTING_DEPTH
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 IDENTITY_FIELDS = ("userId", "anonymousId")
@@ -86,6 +86,9 @@ def check_size(message: dict, base: str) -> None:
     # json.dumps writes a NUL as the escape \u0000; PostgreSQL can store neither in text nor jsonb.
     if "\\u0000" in text and (found := unstorable(message, base)):
         raise _fail(*found)
+    # Counting brackets (in strings too) bounds the depth from above, so most events skip the walk.
+    if text.count("{") + text.count("[") > MAX_NESTING_DEPTH and nesting_depth(message) > MAX_NESTING_DEPTH:
+        raise _fail(base, f"the event is nested more than {MAX_NESTING_DEPTH} levels deep")
     if size > MAX_EVENT_BYTES:
         raise PayloadTooLarge(
             f"{base or 'body'}: the event is {size} bytes, larger than the {MAX_EVENT_BYTES // KB} KB limit"
@@ -98,6 +101,19 @@ def _unstorable_error(message: dict, base: str) -> IngestError:
     except RecursionError:
         found = None
     return _fail(*found) if found else _fail(base, "the event is nested too deeply to store")
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects and arrays deep `value` goes (an object of plain values is 1), without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            pending.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
 
 
 def unstorable(value: Any, path: str) -> tuple[str, str] | None:

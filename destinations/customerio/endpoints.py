@@ -31,10 +31,15 @@ BATCH = Endpoint("POST", "/api/v2/batch")
 # encodeURIComponent's set: what RudderStack leaves unescaped in path segments.
 _UNESCAPED = "!'()*"
 _NEEDS_NO_ESCAPING = re.compile(r"[A-Za-z0-9\-_.!~*'()]*")
+_DOT_SEGMENTS = (".", "..")
 
 
 def path_segment(text: str, field: str) -> str:
     """`text` percent-encoded for one path segment, so slashes and unicode stay inside it."""
+    if text in _DOT_SEGMENTS:
+        # URL normalisation (urllib3, and any proxy on the way) resolves these away, which would send
+        # the request to another endpoint: ".../customers/../events" is the anonymous ".../events".
+        raise InstrumentationError(f"{field} {text!r} cannot name a person in a Customer.io URL path")
     if _NEEDS_NO_ESCAPING.fullmatch(text):
         return text  # most ids (UUIDs, numbers) are already safe, and quote() is slow
     try:

@@ -7,6 +7,7 @@ It records every request and answers from a script that tests change while it ru
     fake.answer(207, body={"errors": [...]}, path="/api/v2/batch")
     fake.answer(200, delay=2.0)                          # stall past the read timeout
     fake.answer(400, match=lambda request: request.json.get("name") == "Bad")
+    fake.answer(207, body=lambda request: {"errors": [...]})  # a body made for each request
 
 The newest matching rule wins; with none left, it answers 200 `{}` after `default_delay` seconds.
 """
@@ -31,6 +32,7 @@ class ReceivedRequest:
     raw_body: bytes
     received_at: float
     status: int = 0  # what the fake answered
+    answer_body: bytes = b""
 
     @property
     def json(self) -> Any:
@@ -140,6 +142,11 @@ def _handler_for(fake: FakeCustomerIO) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if len(raw) < length:
+                # The client went away mid-request (a SIGKILLed worker): a server never sees this
+                # request whole, so it neither answers nor acts on it.
+                self.close_connection = True
+                return
             request = ReceivedRequest(
                 method=self.command,
                 path=self.path,
@@ -148,13 +155,14 @@ def _handler_for(fake: FakeCustomerIO) -> type[BaseHTTPRequestHandler]:
                 received_at=time.time(),
             )
             rule = fake._rule_for(request)
+            body = b"{}" if rule is None or rule.body is None else _encode(rule.body, request)
+            request.answer_body = body
             if not fake.record_bodies:
                 request.raw_body = b""  # a benchmark's memory; the script has seen it already
             status = 200 if rule is None else rule.status
             request.status = status
             fake._record(request)
             time.sleep(fake.default_delay if rule is None else rule.delay)
-            body = b"{}" if rule is None or rule.body is None else _encode(rule.body)
             try:
                 self.send_response(status)
                 for name, value in ({} if rule is None else rule.headers).items():
@@ -174,7 +182,9 @@ def _handler_for(fake: FakeCustomerIO) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _encode(body: Any) -> bytes:
+def _encode(body: Any, request: ReceivedRequest) -> bytes:
+    if callable(body):
+        body = body(request)
     if isinstance(body, bytes):
         return body
     if isinstance(body, str):

@@ -44,35 +44,34 @@ def process_env(fake_url: str | None = None, **overrides: Any) -> dict[str, str]
     return env
 
 
-class CeleryProcess:
-    """One celery command as a child process, its output in a log file."""
+class ChildProcess:
+    """One command as a child process in its own process group, its output in a log file."""
 
-    def __init__(self, arguments: list[str], env: dict[str, str], log_path: Path, ready_text: str) -> None:
-        self.arguments = arguments
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, ready_text: str) -> None:
+        self.command = command
         self.env = env
         self.log_path = log_path
         self.ready_text = ready_text
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30.0) -> CeleryProcess:
+    @property
+    def name(self) -> str:
+        return self.log_path.stem
+
+    def start(self, timeout: float = 30.0) -> ChildProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cio_project", *self.arguments],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
         wait_until(
             lambda: self.ready_text in self.log() or not self.alive,
             timeout=timeout,
-            message=f"celery {self.arguments[0]} did not start",
+            message=f"{self.name} did not start",
         )
         if not self.alive:
-            raise RuntimeError(f"celery {self.arguments[0]} exited at start:\n{self.log()[-3000:]}")
+            raise RuntimeError(f"{self.name} exited at start:\n{self.log()[-3000:]}")
         return self
 
     @property
@@ -98,6 +97,16 @@ class CeleryProcess:
             self.kill()
 
 
+class CeleryProcess(ChildProcess):
+    """`celery -A cio_project <arguments>`."""
+
+    def __init__(self, arguments: list[str], env: dict[str, str], log_path: Path, ready_text: str) -> None:
+        super().__init__(
+            [sys.executable, "-m", "celery", "-A", "cio_project", *arguments], env, log_path, ready_text
+        )
+        self.arguments = arguments
+
+
 def worker(log_dir: Path, env: dict[str, str], name: str = "worker", concurrency: int = 1) -> CeleryProcess:
     arguments = [
         "worker",
@@ -113,6 +122,16 @@ def worker(log_dir: Path, env: dict[str, str], name: str = "worker", concurrency
 def beat(log_dir: Path, env: dict[str, str], name: str = "beat") -> CeleryProcess:
     arguments = ["beat", f"--schedule={log_dir / (name + '-schedule')}", "--loglevel=INFO"]
     return CeleryProcess(arguments, env, log_dir / f"{name}.log", ready_text="beat: Starting")
+
+
+def web(log_dir: Path, env: dict[str, str], port: int, workers: int = 2, threads: int = 4) -> ChildProcess:
+    """gunicorn serving the project as the Procfile does, its log (and Django's) in `web.log`."""
+    command = [
+        *(sys.executable, "-m", "gunicorn", "cio_project.wsgi", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", str(workers), "--threads", str(threads), "--log-level", "info"),
+        *("--graceful-timeout", "10", "--timeout", "120"),
+    ]
+    return ChildProcess(command, env, log_dir / "web.log", ready_text="Booting worker")
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float, message: str, interval: float = 0.1) -> Any:

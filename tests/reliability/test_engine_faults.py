@@ -1,0 +1,55 @@
+"""The engine in this process, with one part of its surroundings failing mid-claim."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+
+import pytest
+import redis
+
+from delivery import engine
+from delivery.models import Delivery
+from delivery.ratelimit import RateLimiter
+from tests.delivery.conftest import fake, make_delivery, make_destination, track
+
+pytestmark = pytest.mark.django_db(transaction=True)
+__all__ = ["fake"]  # the fixture, imported for these tests
+
+
+class VanishingLimiter:
+    """Grants `grants` slots, then fails as the Redis limiter does when Redis goes away."""
+
+    def __init__(self, inner: RateLimiter, grants: int) -> None:
+        self.inner, self.grants = inner, grants
+
+    def reserve(self, destination_id: int, per_second: float, max_wait: float) -> float | None:
+        if self.grants <= 0:
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        self.grants -= 1
+        return self.inner.reserve(destination_id, per_second, max_wait)
+
+    def hold(self, destination_id: int, seconds: float) -> None:
+        self.inner.hold(destination_id, seconds)
+
+    def delay(self, destination_id: int) -> float:
+        return self.inner.delay(destination_id)
+
+
+def test_a_rate_limiter_failing_mid_claim_sends_nothing_twice(fake, monkeypatch):
+    # Given ten people's events, a slow Customer.io, and a rate limiter that fails after four slots
+    destination = make_destination()
+    for index in range(10):
+        make_delivery(destination, track(f"p{index}", "Order"))
+    fake.answer(200, delay=0.3)
+    real = engine.limiter
+    monkeypatch.setattr(engine, "limiter", lambda: VanishingLimiter(real(), grants=4))
+    # When the engine runs into the failure (its task may fail), and runs again once the limiter is back
+    with contextlib.suppress(redis.ConnectionError):
+        engine.deliver_due(destination.pk)
+    monkeypatch.setattr(engine, "limiter", real)
+    engine.deliver_due(destination.pk)
+    # Then the four requests sent before the failure were recorded, not sent again
+    received = Counter(request.path for request in fake.requests())
+    assert sorted(received.values()) == [1] * 10
+    assert Delivery.objects.filter(status="delivered").count() == 10
