@@ -149,8 +149,11 @@ def _send(
     def on_exchange(exchange) -> None:
         recorder.exchange(exchange)
         if exchange.verdict.throttled:
-            pause = exchange.verdict.retry_after or settings.DELIVERY_RETRY_BASE_DELAY
-            run.limiter.hold(destination.pk, pause)
+            _hold(
+                run.limiter,
+                destination.pk,
+                exchange.verdict.retry_after or settings.DELIVERY_RETRY_BASE_DELAY,
+            )
         recorder.flush_if_due()
 
     pace = Pace(
@@ -165,6 +168,16 @@ def _send(
     recorder.release(report.released_refs)
     recorder.flush()
     return not report.rate_limited
+
+
+def _hold(limiter: RateLimiter, destination_id: int, seconds: float) -> None:
+    """Hold every worker back after a 429, as far as the limiter can. The throttled deliveries wait in
+    next_attempt_at anyway, so a limiter that cannot answer (Redis is down) only costs the hold;
+    raising here would abandon the requests in flight, and the next claim would send them again."""
+    try:
+        limiter.hold(destination_id, seconds)
+    except Exception as error:  # redis-py raises several types
+        logger.warning("rate limiter unavailable, destination %s not held back: %s", destination_id, error)
 
 
 def _outbound(entries: list[tuple]) -> list[Outbound]:

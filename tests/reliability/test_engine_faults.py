@@ -53,3 +53,32 @@ def test_a_rate_limiter_failing_mid_claim_sends_nothing_twice(fake, monkeypatch)
     received = Counter(request.path for request in fake.requests())
     assert sorted(received.values()) == [1] * 10
     assert Delivery.objects.filter(status="delivered").count() == 10
+
+
+class HoldlessLimiter(VanishingLimiter):
+    """Grants every slot, but fails to hold the destination back, as when Redis goes away after a 429."""
+
+    def hold(self, destination_id: int, seconds: float) -> None:
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+def test_a_429_while_the_limiter_is_down_sends_nothing_twice(fake, monkeypatch, settings):
+    # Given ten people's events, a Customer.io that throttles the first request, and a limiter that
+    # cannot hold the destination back
+    settings.DELIVERY_RETRY_BASE_DELAY = settings.DELIVERY_RETRY_MAX_DELAY = 0.01
+    destination = make_destination()
+    for index in range(10):
+        make_delivery(destination, track(f"p{index}", "Order"))
+    fake.answer(200, delay=0.2)
+    fake.answer(429, headers={"Retry-After": "0"}, times=1)  # the newest rule answers first
+    real = engine.limiter
+    monkeypatch.setattr(engine, "limiter", lambda: HoldlessLimiter(real(), grants=1_000))
+    # When the engine runs, then runs again once the throttled delivery is due
+    engine.deliver_due(destination.pk)
+    monkeypatch.setattr(engine, "limiter", real)
+    engine.deliver_due(destination.pk)
+    # Then every event was accepted exactly once, the throttled one on its retry
+    accepted = Counter(request.path for request in fake.requests(status=200))
+    assert sorted(accepted.values()) == [1] * 10
+    assert len(fake.requests(status=429)) == 1
+    assert Delivery.objects.filter(status="delivered").count() == 10
