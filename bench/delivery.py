@@ -1,4 +1,4 @@
-"""Benchmark of the delivery engine: `/work/venv/bin/python bench/delivery.py [--quick]`.
+"""Benchmark of the delivery engine: `.venv/bin/python bench/delivery.py [--quick]`.
 
 On PostgreSQL and Redis, with a throwaway database it creates and drops, and a fake Customer.io
 that answers every request in 50 ms. For v1 and v2 modes and 1, 2 and 4 worker processes

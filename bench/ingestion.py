@@ -1,6 +1,6 @@
 """Ingestion benchmark: accepted events/s and p50/p99 latency under gunicorn on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cio_bench_ingest /work/venv/bin/python bench/ingestion.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cio_bench_ingest .venv/bin/python bench/ingestion.py
 
 The database named in DATABASE_URL is created, migrated, and dropped at the end: give a throwaway name.
 Two loads run against gunicorn with concurrent keep-alive clients (several processes, several threads
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -271,7 +272,7 @@ EVENT_COPY = (
 )
 DELIVERY_COPY = (
     "COPY delivery_delivery (event_id, destination_id, source_id, message_type, event_name, person, status,"
-    " next_attempt_at, claimed_by, attempts, reason, created_at) FROM STDIN"
+    " next_attempt_at, claimed_by, attempts, reason, created_at, replay_count) FROM STDIN"
 )
 
 
@@ -296,7 +297,7 @@ def copy_rows(event_ids: list[int], ids: tuple[int, int], prefix: str) -> tuple[
             (event_id, source_id, message_id, "track", person, "", "", "Order Completed", payload, now, 0)
         )
         delivery = (event_id, destination_id, source_id, "track", "Order Completed", person, "pending")
-        deliveries.append((*delivery, now, "", 0, "", now))
+        deliveries.append((*delivery, now, "", 0, "", now, 0))
     return events, deliveries
 
 
@@ -332,15 +333,10 @@ def run_baseline(url: str, events: int, connections: int) -> dict:
         for start in range(0, len(event_ids), BATCH_SIZE)
     ]
     cpu: list[float] = []
-    workers = [
-        threading.Thread(target=copy_worker, args=(url, chunks[n::connections], cpu))
-        for n in range(connections)
-    ]
     started = time.monotonic()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    with ThreadPoolExecutor(connections) as pool:
+        # list() re-raises a failed COPY here, rather than reporting a baseline that did not run.
+        list(pool.map(lambda n: copy_worker(url, chunks[n::connections], cpu), range(connections)))
     elapsed = time.monotonic() - started
     return {
         "connections": connections,
@@ -388,8 +384,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--single-clients", type=int, default=16, help="concurrent single-event clients")
     parser.add_argument("--batch-clients", type=int, default=6, help="concurrent batch clients")
     parser.add_argument("--baseline-connections", type=int, default=2, help="concurrent COPY connections")
