@@ -19,7 +19,7 @@ class Snippet:
 
 
 def snippets(write_key: str, server_url: str) -> list[Snippet]:
-    key, url = json.dumps(write_key), json.dumps(server_url)
+    key, url = json.dumps(write_key, ensure_ascii=False), json.dumps(server_url, ensure_ascii=False)
     return [
         Snippet(
             "javascript",
