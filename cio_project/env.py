@@ -84,7 +84,10 @@ def env_seconds(name: str, default: timedelta) -> timedelta:
 
 
 def env_http_url(name: str, default: str) -> str:
+    """An http(s) URL without its trailing slash; with an empty default the setting may be left unset."""
     value = env_str(name, default) or ""
+    if not value and not default:
+        return ""
     host = value.split("://", 1)[-1]
     if not value.startswith(("http://", "https://")) or not host.strip("/"):
         raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}")

@@ -34,6 +34,8 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The address SDKs reach this server at, for the admin's SDK snippets; empty: the admin request's own.
+PUBLIC_URL = env_http_url("PUBLIC_URL", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

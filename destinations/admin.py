@@ -46,8 +46,7 @@ class AdminMedia:
 
 def server_url(request: HttpRequest) -> str:
     """This server's address as SDKs reach it: PUBLIC_URL when set (behind a proxy), else the request's."""
-    configured = getattr(settings, "PUBLIC_URL", "") or ""
-    return (configured or request.build_absolute_uri("/")).rstrip("/")
+    return (settings.PUBLIC_URL or request.build_absolute_uri("/")).rstrip("/")
 
 
 def mask(write_key: str) -> str:

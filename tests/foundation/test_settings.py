@@ -95,6 +95,7 @@ def test_postgresql_and_redis_urls_switch_the_backends(tmp_path):
         ({"DATABASE_URL": "nonsense://", "DJANGO_SECRET_KEY": SECRET}, "DATABASE_URL"),
         ({"CELERY_BROKER_URL": "amqp://guest@localhost//"}, "CELERY_BROKER_URL must be a redis"),
         ({"CIO_TRACK_URL_US": "track.customer.io"}, "CIO_TRACK_URL_US must be an http(s) URL"),
+        ({"PUBLIC_URL": "relay.example.com"}, "PUBLIC_URL must be an http(s) URL"),
         ({"CIO_READ_TIMEOUT": "fast"}, "CIO_READ_TIMEOUT must be a number"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
         ({"DELIVERY_RETENTION_SECONDS": "0"}, "DELIVERY_RETENTION_SECONDS must be at least 1"),
@@ -117,12 +118,17 @@ def test_typed_helpers_read_and_reject(monkeypatch):
     monkeypatch.setenv("X_LIST", "a, b,,c ")
     monkeypatch.setenv("X_SECONDS", "90")
     monkeypatch.setenv("X_SMALL", "0")
+    monkeypatch.setenv("X_URL", "https://relay.example.com/")
     # Then each helper returns its type, or the default when unset
     assert env.env_bool("X_BOOL", False) is True
     assert env.env_int("X_INT", 0) == 42
     assert env.env_list("X_LIST", []) == ["a", "b", "c"]
     assert env.env_seconds("X_SECONDS", timedelta(0)) == timedelta(seconds=90)
     assert env.env_int("X_UNSET", 7) == 7
+    assert env.env_http_url("X_URL", "") == "https://relay.example.com"
+    # an optional URL (empty default) may stay unset; a required one falls back to its default
+    assert env.env_http_url("X_UNSET", "") == ""
+    assert env.env_http_url("X_UNSET", "https://track.customer.io") == "https://track.customer.io"
     # and a value out of range is refused
     with pytest.raises(ImproperlyConfigured, match="X_SMALL must be at least 1"):
         env.env_int("X_SMALL", 5, minimum=1)
