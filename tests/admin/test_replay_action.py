@@ -103,3 +103,19 @@ def test_a_non_staff_user_cannot_replay(client, django_user_model):
     response = client.post(LOG_URL, select(deliveries, post="yes"))
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     assert reload(deliveries["failed"][0]).status == "failed"
+
+
+def test_a_huge_selection_is_replayed_in_runs_of_the_limit(admin_client, monkeypatch):
+    # Given more failed deliveries than one replay takes (two, here)
+    monkeypatch.setattr("delivery.admin.REPLAY_LIMIT", 2)
+    destination = make_destination()
+    failed = [make_delivery(destination, status="failed") for _ in range(3)]
+    # When all are selected
+    response = admin_client.post(LOG_URL, {**select({"failed": failed}), "index": "0"})
+    # Then the confirmation says that the oldest two go now, and one is left for another run
+    assert "2 can be replayed" in text(response)
+    assert "1 more failed or filtered one is left for another run: at most 2 are replayed at once." in text(
+        response
+    )
+    ids = re.findall(r'name="_selected_action" value="(\d+)"', response.content.decode())
+    assert ids == [str(failed[0].pk), str(failed[1].pk)]
