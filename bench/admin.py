@@ -1,0 +1,351 @@
+"""Admin benchmark: how long each admin page takes with a million deliveries stored, on PostgreSQL.
+
+    /work/venv/bin/python bench/admin.py [--rows 1000000] [--runs 20] [--keep]
+
+The database named in DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cio_bench_admin) is
+created, migrated, filled and dropped at the end (unless --keep): give a throwaway name. The rows are
+made inside PostgreSQL with generate_series, shaped like a month of traffic: 100,000 people, mostly
+track calls over thirty event names, 90% delivered and the rest filtered, failed, retrying or pending,
+an attempt row for every delivery that was sent and failed. Each page in PAGES is then requested with
+a logged-in Django test Client, once to warm up and --runs times measured; the report gives p50 and
+p99 in milliseconds and whether the p99 is under the 300 ms the admin promises.
+
+To add a page, add a row to PAGES: its path may name any key of `Fixtures` in braces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cio_bench_admin"
+BUDGET_MS = 300.0
+PEOPLE = 100_000
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    path: str
+    # Form data for a POST; None for a GET.
+    data: dict[str, str | list[str]] | None = None
+
+
+# Every page the benchmark times. Paths are formatted with the Fixtures of the loaded database.
+PAGES = [
+    Page("delivery log", "/admin/delivery/delivery/"),
+    Page("log: status failed", "/admin/delivery/delivery/?status__exact=failed"),
+    Page("log: status delivered", "/admin/delivery/delivery/?status__exact=delivered"),
+    Page("log: type alias", "/admin/delivery/delivery/?type=alias"),
+    Page("log: type track", "/admin/delivery/delivery/?type=track"),
+    Page("log: small destination", "/admin/delivery/delivery/?destination__id__exact={small_destination}"),
+    Page("log: big destination", "/admin/delivery/delivery/?destination__id__exact={big_destination}"),
+    Page("log: source", "/admin/delivery/delivery/?source__id__exact={source}"),
+    Page("log: received today", "/admin/delivery/delivery/?received=today"),
+    Page("log: received 7 days", "/admin/delivery/delivery/?received=7d"),
+    Page(
+        "log: failed, 7 days, alias", "/admin/delivery/delivery/?status__exact=failed&received=7d&type=alias"
+    ),
+    Page("log: search user id", "/admin/delivery/delivery/?q={user_id}"),
+    Page("log: search anonymous id", "/admin/delivery/delivery/?q={anonymous_id}"),
+    Page("log: search email", "/admin/delivery/delivery/?q={email}"),
+    Page("log: search event name", "/admin/delivery/delivery/?q={event_name}"),
+    Page("log: search rare event", "/admin/delivery/delivery/?q={rare_event_name}"),
+    Page("log: search messageId", "/admin/delivery/delivery/?q={message_id}"),
+    Page("log: search no match", "/admin/delivery/delivery/?q=nobody-at-all"),
+    Page("log: page 500", "/admin/delivery/delivery/?p=500"),
+    Page("delivery detail", "/admin/delivery/delivery/{failed_delivery}/change/"),
+    Page(
+        "replay confirmation (100)",
+        "/admin/delivery/delivery/",
+        {"action": "replay_selected", "_selected_action": "{first_page_ids}"},
+    ),
+]
+
+
+@dataclass
+class Fixtures:
+    """Values the page paths refer to, read from the loaded rows."""
+
+    small_destination: int
+    big_destination: int
+    source: int
+    user_id: str
+    anonymous_id: str
+    email: str
+    event_name: str
+    rare_event_name: str
+    message_id: str
+    failed_delivery: int
+    first_page_ids: list[str] = field(default_factory=list)
+
+
+def configure(url: str) -> None:
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY")
+        or "benchmark-only-secret-key-0123456789-abcdefghijklmnop",
+        CIO_RELAY_DATA_DIR=str(ROOT / "var" / "bench"),
+        DJANGO_SETTINGS_MODULE="cio_project.settings",
+        LOG_LEVEL="WARNING",
+    )
+
+
+# --- The throwaway database ------------------------------------------------------------------
+
+
+def server_url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if parts.scheme not in ("postgres", "postgresql") or not name:
+        sys.exit("DATABASE_URL must be postgres://user@host:port/<throwaway database name>")
+    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
+
+
+def create_database(url: str) -> None:
+    import psycopg
+
+    server, name = server_url(url)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    server, name = server_url(url)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- Loading a month of traffic --------------------------------------------------------------
+
+# One event per row of generate_series; its delivery goes to one of three destinations (80/19/1%),
+# with a status drawn independently (90% delivered, 5% filtered, 3% failed, 1% retrying, 1% pending).
+EVENTS_SQL = """
+INSERT INTO delivery_event (id, source_id, message_id, type, user_id, anonymous_id, email, event_name,
+                            payload, received_at, duplicates_dropped)
+SELECT i, CASE WHEN i % 4 = 0 THEN %(web)s ELSE %(server)s END,
+       'msg-' || i, t.type,
+       CASE WHEN i % 10 = 0 THEN '' ELSE 'user-' || (i % %(people)s) END,
+       'anon-' || (i % %(people)s),
+       CASE WHEN t.type = 'identify' THEN 'person' || (i % %(people)s) || '@example.com' ELSE '' END,
+       t.name,
+       jsonb_build_object(
+         'type', t.type, 'messageId', 'msg-' || i, 'userId', 'user-' || (i % %(people)s),
+         'anonymousId', 'anon-' || (i % %(people)s), 'event', t.name,
+         'properties', jsonb_build_object('order_id', 'ord-' || i, 'revenue', 42.5, 'currency', 'USD'),
+         'context', jsonb_build_object('library', jsonb_build_object('name', 'analytics-python'))),
+       %(start)s::timestamptz + (i::bigint * %(step)s) * interval '1 millisecond', 0
+FROM generate_series(%(first)s, %(last)s) AS i,
+LATERAL (SELECT
+  CASE WHEN i % 1000 < 700 THEN 'track' WHEN i % 1000 < 900 THEN 'identify' WHEN i % 1000 < 970 THEN 'page'
+       WHEN i % 1000 < 990 THEN 'screen' WHEN i % 1000 < 997 THEN 'group' ELSE 'alias' END AS type,
+  CASE WHEN i % 1000 < 700 THEN CASE WHEN i % 100003 = 0 THEN 'Rare Event' ELSE 'Event ' || (i % 30) END
+       WHEN i % 1000 < 990 THEN 'Screen ' || (i % 20) ELSE '' END AS name) AS t
+"""
+
+DELIVERIES_SQL = """
+INSERT INTO delivery_delivery (id, event_id, destination_id, source_id, message_type, event_name, person,
+  status, next_attempt_at, claimed_by, attempts, last_status_code, reason, requests, created_at,
+  finished_at, replay_count)
+SELECT e.id, e.id,
+       CASE WHEN e.id % 100 < 80 THEN %(big)s WHEN e.id % 100 < 99 THEN %(middle)s ELSE %(small)s END,
+       e.source_id, e.type, e.event_name, COALESCE(NULLIF(e.user_id, ''), e.anonymous_id), s.status,
+       e.received_at, '', s.attempts, s.code, s.reason,
+       CASE WHEN s.attempts > 0 THEN jsonb_build_array(jsonb_build_object('method', 'PUT',
+         'endpoint', '/api/v1/customers/' || e.user_id, 'headers',
+         jsonb_build_object('Authorization', '[redacted]'), 'body', e.payload -> 'properties')) END,
+       e.received_at, CASE WHEN s.status IN ('pending', 'retrying') THEN NULL ELSE e.received_at END, 0
+FROM delivery_event e,
+LATERAL (SELECT
+  CASE WHEN e.id / 100 % 100 < 90 THEN 'delivered' WHEN e.id / 100 % 100 < 95 THEN 'filtered'
+       WHEN e.id / 100 % 100 < 98 THEN 'failed' WHEN e.id / 100 % 100 < 99 THEN 'retrying'
+       ELSE 'pending' END AS status) AS k,
+LATERAL (SELECT k.status,
+  CASE k.status WHEN 'delivered' THEN 1 WHEN 'failed' THEN 3 WHEN 'retrying' THEN 1 ELSE 0 END AS attempts,
+  CASE k.status WHEN 'delivered' THEN 200 WHEN 'failed' THEN 400 WHEN 'retrying' THEN 503 END AS code,
+  CASE k.status WHEN 'filtered' THEN 'event "' || e.event_name || '" is not in the allowlist'
+       WHEN 'failed' THEN 'Customer.io answered 400: invalid attribute' ELSE '' END AS reason) AS s
+WHERE e.id BETWEEN %(first)s AND %(last)s
+"""
+
+# One attempt row per try of each failed or retrying delivery (their answers are what people read).
+ATTEMPTS_SQL = """
+INSERT INTO delivery_attempt (id, destination_id, started_at, duration_ms, method, url, request_headers,
+  request_body, status_code, response_body, error)
+SELECT d.id * 4 + n, d.destination_id, d.created_at + n * interval '10 seconds', 120, 'PUT',
+       'https://track.customer.io/api/v1/customers/' || d.person, '{"Authorization": "[redacted]"}',
+       '{}', d.last_status_code, '{"meta":{"error":"invalid attribute"}}', ''
+FROM delivery_delivery d, generate_series(1, 3) AS n
+WHERE d.status IN ('failed', 'retrying') AND n <= d.attempts AND d.id BETWEEN %(first)s AND %(last)s
+"""
+LINKS_SQL = """
+INSERT INTO delivery_deliveryattempt (delivery_id, attempt_id, outcome, error)
+SELECT d.id, d.id * 4 + n, CASE WHEN d.status = 'failed' AND n = 3 THEN 'failed' ELSE 'retry' END, ''
+FROM delivery_delivery d, generate_series(1, 3) AS n
+WHERE d.status IN ('failed', 'retrying') AND n <= d.attempts AND d.id BETWEEN %(first)s AND %(last)s
+"""
+
+CHUNK = 200_000
+
+
+def sql(text: str) -> str:
+    """The modulo operator written for a query with %(name)s parameters."""
+    return text.replace(" % ", " %% ")
+
+
+def load(rows: int) -> Fixtures:
+    from django.db import connection
+    from django.utils import timezone
+
+    from destinations.models import Destination, Source
+
+    web, server = Source.objects.create(name="web"), Source.objects.create(name="server")
+    big, middle, small = (
+        Destination.objects.create(name=name, site_id="benchsite", api_key="0123456789abcdef0123")
+        for name in ("Customer.io production", "Customer.io EU", "Customer.io sandbox")
+    )
+    for destination in (big, middle, small):
+        destination.sources.add(web, server)
+    start = timezone.now() - timedelta(days=30)
+    step = 30 * 24 * 3600 * 1000 // rows
+    ids = {"web": web.pk, "server": server.pk, "big": big.pk, "middle": middle.pk, "small": small.pk}
+    with connection.cursor() as cursor:
+        for first in range(1, rows + 1, CHUNK):
+            bounds = {"first": first, "last": min(rows, first + CHUNK - 1)}
+            cursor.execute(sql(EVENTS_SQL), {**ids, **bounds, "people": PEOPLE, "start": start, "step": step})
+            cursor.execute(sql(DELIVERIES_SQL), {**ids, **bounds})
+            cursor.execute(sql(ATTEMPTS_SQL), bounds)
+            cursor.execute(sql(LINKS_SQL), bounds)
+            print(f"  loaded {bounds['last']:,} of {rows:,}", flush=True)
+        for table in ("delivery_event", "delivery_delivery", "delivery_attempt"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            )
+        cursor.execute("VACUUM ANALYZE")
+    return fixtures(rows, ids)
+
+
+def fixtures(rows: int, ids: dict[str, int]) -> Fixtures:
+    from delivery.models import Delivery, Event
+
+    identify = Event.objects.filter(type="identify").exclude(email="").order_by("-id").first()
+    failed = Delivery.objects.filter(status="failed").order_by("-id").first()
+    return Fixtures(
+        small_destination=ids["small"],
+        big_destination=ids["big"],
+        source=ids["web"],
+        user_id=identify.user_id or "user-1",
+        anonymous_id=f"anon-{(rows // 2) % PEOPLE}",
+        email=identify.email,
+        event_name="Event 7",
+        rare_event_name="Rare Event",
+        message_id=f"msg-{rows // 3}",
+        failed_delivery=failed.pk,
+        first_page_ids=[
+            str(pk) for pk in Delivery.objects.order_by("-id").values_list("id", flat=True)[:100]
+        ],
+    )
+
+
+# --- Timing ----------------------------------------------------------------------------------
+
+
+def formatted(value: str | list | dict, values: dict) -> str | list | dict:
+    if isinstance(value, dict):
+        return {key: formatted(item, values) for key, item in value.items()}
+    if value.startswith("{") and value.endswith("}") and isinstance(values.get(value[1:-1]), list):
+        return values[value[1:-1]]
+    return value.format(**values)
+
+
+def time_page(browser, page: Page, values: dict, runs: int) -> dict:
+    path = formatted(page.path, values)
+    data = formatted(page.data, values) if page.data is not None else None
+    request = (lambda: browser.post(path, data)) if data is not None else (lambda: browser.get(path))
+    first = request()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = request()
+        timings.append(1000 * (time.perf_counter() - started))
+    timings.sort()
+    return {
+        "status": first.status_code,
+        "p50": statistics.median(timings),
+        "p99": timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+        "ok": response.status_code == 200,
+    }
+
+
+def run_pages(runs: int, values: dict) -> list[tuple[Page, dict]]:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(User.objects.create_superuser("bench", "bench@example.com", "bench-password-0123"))
+    return [(page, time_page(browser, page, values, runs)) for page in PAGES]
+
+
+def report(results: list[tuple[Page, dict]], rows: int, runs: int) -> bool:
+    print(f"\ncio-relay admin benchmark: {rows:,} deliveries, PostgreSQL, {runs} runs per page")
+    header = f"{'page':<34}{'HTTP':>6}{'p50 ms':>9}{'p99 ms':>9}  under {BUDGET_MS:.0f} ms"
+    print(header)
+    print("-" * len(header))
+    fine = True
+    for page, result in results:
+        under = result["ok"] and result["p99"] < BUDGET_MS
+        fine = fine and under
+        verdict = "yes" if under else ("NO" if result["ok"] else "NO (not a 200)")
+        print(f"{page.name:<34}{result['status']:>6}{result['p50']:>9.1f}{result['p99']:>9.1f}  {verdict}")
+    return fine
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="deliveries (and events) to store")
+    parser.add_argument("--runs", type=int, default=20, help="measured requests per page")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (to EXPLAIN)")
+    options = parser.parse_args()
+    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    server_url(url)
+    configure(url)
+    create_database(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    # Lets the test Client's "testserver" host through ALLOWED_HOSTS.
+    setup_test_environment()
+    try:
+        call_command("migrate", verbosity=0)
+        started = time.monotonic()
+        values = vars(load(options.rows))
+        print(f"  loaded and analysed in {time.monotonic() - started:.0f} s")
+        fine = report(run_pages(options.runs, values), options.rows, options.runs)
+    finally:
+        if not options.keep:
+            drop_database(url)
+    return 0 if fine else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
