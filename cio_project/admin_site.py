@@ -1,4 +1,4 @@
-"""The project's admin site: Django's, with the event tester added.
+"""The project's admin site: Django's, with the delivery tools (event tester, dashboards) added.
 
 The tools are admin pages, not models, so they are added to the URLs and to the app list by hand.
 Their URLs sit in the `admin:` namespace and go through admin_view(), so they need a staff login
@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.urls import URLPattern, path, reverse
 
 from delivery.admin_views import access
+from delivery.admin_views.dashboard import DashboardsView, DestinationDashboardView
 from delivery.admin_views.tester import EventTesterView
 
 TOOLS_APP_LABEL = "tools"
@@ -29,6 +30,12 @@ class RelayAdminSite(admin.AdminSite):
                 self.admin_view(EventTesterView.as_view(site=self)),
                 name="event_tester",
             ),
+            path("dashboard/", self.admin_view(DashboardsView.as_view(site=self)), name="dashboards"),
+            path(
+                "dashboard/<int:object_id>/",
+                self.admin_view(DestinationDashboardView.as_view(site=self)),
+                name="destination_dashboard",
+            ),
         ]
         # Before Django's own: its last pattern catches every URL it does not know.
         return tools + super().get_urls()
@@ -42,6 +49,7 @@ class RelayAdminSite(admin.AdminSite):
     def _tools_app(self) -> dict:
         """The tools as an app in the index and the navigation sidebar, each page listed as a model."""
         pages = [
+            ("Dashboards", "Dashboards", reverse("admin:dashboards", current_app=self.name)),
             ("Event tester", "EventTester", reverse("admin:event_tester", current_app=self.name)),
         ]
         return {

@@ -44,3 +44,7 @@ def log_url(
     if until:
         query["created_at__lt"] = until.isoformat()
     return f"{_model_url(Delivery)}?{urlencode(query)}"
+
+
+def dashboard_url(destination_id: int) -> str:
+    return reverse("admin:destination_dashboard", args=[destination_id])

@@ -336,4 +336,5 @@ def test_staff_without_view_permissions_are_refused(client, fakes):
 def test_the_admin_index_links_to_the_tools(superuser_client):
     page = superuser_client.get(reverse("admin:index")).content.decode()
     assert f'href="{reverse("admin:event_tester")}"' in page
+    assert f'href="{reverse("admin:dashboards")}"' in page
     assert "cio-relay" in page

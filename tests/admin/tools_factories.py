@@ -37,8 +37,9 @@ def make_destination(*sources: Source, **fields: Any) -> Destination:
 
 
 def make_event(source: Source, message: dict[str, Any], received_at: datetime | None = None) -> Event:
+    """A stored event, as read back: PostgreSQL's jsonb keeps an object's keys in its own order."""
     message = {"messageId": str(uuid.uuid4()), **message}
-    return Event.objects.create(
+    event = Event.objects.create(
         source=source,
         message_id=message["messageId"],
         type=message["type"],
@@ -48,6 +49,7 @@ def make_event(source: Source, message: dict[str, Any], received_at: datetime | 
         payload=message,
         received_at=received_at or timezone.now(),
     )
+    return Event.objects.get(pk=event.pk)
 
 
 def make_deliveries(
