@@ -93,6 +93,11 @@ def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: MASK if name.lower() == "authorization" else value for name, value in headers.items()}
 
 
+def wire_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers a request goes out with: the transformer's, plus ours."""
+    return {**headers, "User-Agent": USER_AGENT, "Content-Type": "application/json"}
+
+
 def encode_body(body: Any) -> str:
     return "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
@@ -101,7 +106,7 @@ def send(request: Sendable) -> HttpResult:
     """Send one request to Customer.io and describe what happened. Raises only for a non-Customer.io host."""
     url = resolve_url(request.endpoint)
     body = encode_body(request.body)
-    headers = {**request.headers, "User-Agent": USER_AGENT, "Content-Type": "application/json"}
+    headers = wire_headers(request.headers)
     sent = {
         "method": request.method,
         "url": url,
