@@ -21,7 +21,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -149,13 +149,10 @@ def shown_requests(requests: Any) -> list[dict]:
 
 
 def change_link(url_name: str, obj: Any) -> str:
-    """A link to an object's admin page, or its name alone where the admin has no page for it."""
+    """A link to an object's admin page."""
     if obj is None:
         return "-"
-    try:
-        return format_html('<a href="{}">{}</a>', reverse(url_name, args=[obj.pk]), obj)
-    except NoReverseMatch:
-        return format_html("{}", obj)
+    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[obj.pk]), obj)
 
 
 def badge(delivery: Delivery) -> str:
@@ -368,6 +365,9 @@ def detail_context(delivery: Delivery) -> dict[str, Any]:
         "status_badge": badge(delivery),
         "destination_link": change_link("admin:destinations_destination_change", delivery.destination),
         "source_link": change_link("admin:destinations_source_change", delivery.source),
+        "dashboard_url": reverse("admin:destination_dashboard", args=[delivery.destination_id]),
+        "tester_url": reverse("admin:event_tester")
+        + f"?event={delivery.event_id}&destination={delivery.destination_id}",
         "event": delivery.event,
         "event_json": pretty(delivery.event.payload),
         "requests": [pretty(request) for request in shown_requests(delivery.requests)],

@@ -259,6 +259,7 @@ class DestinationAdmin(admin.ModelAdmin):
         "credentials_state",
         "last_delivered_at",
         "short_last_error",
+        "activity_links",
     ]
     list_filter = ["enabled", "data_center", "api_version"]
     search_fields = ["name", "site_id"]
@@ -287,6 +288,15 @@ class DestinationAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="cio-badge cio-badge-rejected">rejected</span> since {}',
             at.strftime("%Y-%m-%d %H:%M"),
+        )
+
+    @admin.display(description="activity")
+    def activity_links(self, destination: Destination) -> str:
+        return format_html(
+            '<a href="{}">Dashboard</a> · <a href="{}?destination__id__exact={}">Log</a>',
+            reverse("admin:destination_dashboard", args=[destination.pk]),
+            reverse("admin:delivery_delivery_changelist"),
+            destination.pk,
         )
 
     @admin.display(description="last error", ordering="last_error_at")

@@ -151,6 +151,17 @@ def test_the_same_events_other_deliveries_are_linked(admin_client):
     assert f'href="/admin/delivery/delivery/{twin.pk}/change/"' in section and "EU workspace" in section
 
 
+def test_it_links_to_the_event_tester_and_the_destinations_dashboard(admin_client):
+    # Given a delivery
+    delivery = make_delivery(make_destination())
+    # When a person opens it
+    content = html.unescape(admin_client.get(detail_url(delivery)).content.decode())
+    # Then they can try the same event against the destination, and see how the destination is doing
+    tester = f"/admin/tools/event-tester/?event={delivery.event_id}&destination={delivery.destination_id}"
+    assert f'href="{tester}"' in content
+    assert f'href="/admin/dashboard/{delivery.destination_id}/"' in content
+
+
 @pytest.mark.parametrize("object_id", ["999999", "abc", "1.5", "99999999999999999999999"])
 def test_an_unknown_delivery_goes_back_to_the_admin(admin_client, object_id):
     response = admin_client.get(f"/admin/delivery/delivery/{object_id}/change/", follow=True)

@@ -380,6 +380,9 @@ def test_the_change_page_has_a_test_credentials_button(admin_client):
     text = page(admin_client.get(admin_url(destination, "change")))
     assert f'action="{admin_url(destination, "test_credentials")}"' in text
     assert ">Test credentials</button>" in text
+    # and links to its dashboard and to the event tester with it chosen
+    assert f'href="/admin/dashboard/{destination.pk}/"' in text
+    assert f'href="/admin/tools/event-tester/?destination={destination.pk}"' in text
 
 
 # The list
@@ -403,6 +406,9 @@ def test_the_list_shows_health_and_sources(admin_client):
     assert timezone.localtime(rejected_at).strftime("%Y-%m-%d %H:%M") in text
     # And the last error, cut short
     assert "Customer.io answered 401: xxx" in text and "x" * 200 + "<" not in text
+    # And links to its dashboard and its deliveries
+    assert f'href="/admin/dashboard/{destination.pk}/">Dashboard</a>' in text
+    assert f'href="/admin/delivery/delivery/?destination__id__exact={destination.pk}">Log</a>' in text
     assert_no_api_key(text)
 
 
