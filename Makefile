@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,13 @@ $(VENV)/.tests: $(VENV)/.runtime tests/requirements.txt
 	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
 	touch $@
 
+# The browser tests drive Debian's Chromium; a fresh machine gets it from apt.
+chromium:
+	@command -v chromium >/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }; }
+
 # Migrate, make sure an admin login exists (printed once), then web + worker + scheduler until Ctrl-C.
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
@@ -26,7 +34,7 @@ run: $(VENV)/.runtime
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile cio_project/Procfile --app-root .
 
 # Lint, then the whole suite on PostgreSQL + Redis (when reachable) and on the embedded defaults.
-test: $(VENV)/.tests
+test: $(VENV)/.tests chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/run.py

@@ -125,10 +125,3 @@ class CeleryFactory:
             process.stop()
             if print_logs:
                 print(f"----- {process.log_path.name} -----\n{process.log()[-6000:]}")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)

@@ -28,10 +28,3 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("reliability: fault scenarios")
     terminalreporter.write_line(report.table(report.collected))
     terminalreporter.write_line(f"(also written to {report.REPORT_PATH})")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report_ = outcome.get_result()
-    setattr(item, f"rep_{report_.when}", report_)
