@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,9 @@ def stack(tmp_path: Path, request) -> Iterator[Stack]:
     fake = FakeCustomerIO().start()
     env = processes.process_env(fake.url, **FAST_WORKER)
     port = free_port()
+    # The admin's scripts and styles are served by WhiteNoise from STATIC_ROOT, as after `make run`.
+    manage = [sys.executable, str(processes.ROOT / "manage.py")]
+    subprocess.run([*manage, "collectstatic", "--noinput", "--verbosity", "0"], env=env, check=True)
     processes.purge_broker()
     web = processes.web(tmp_path, env, port, workers=1, threads=4)
     worker = processes.worker(tmp_path, env)
@@ -76,9 +81,12 @@ def admin_login(transactional_db) -> tuple[str, str]:
 
 
 @pytest.fixture
-def page(stack: Stack):
+def page(stack: Stack, monkeypatch):
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls
+    # (waiting for deliveries) are ordinary blocking calls, which Django otherwise refuses there.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])

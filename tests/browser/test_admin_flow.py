@@ -7,8 +7,6 @@ delivered in the log, opens one, and replays one that failed once Customer.io ac
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 
@@ -49,11 +47,15 @@ def send_events(stack: Stack, write_key: str) -> None:
 
 
 def wait_for_terminal(count: int) -> None:
-    wait_until(
-        lambda: Delivery.objects.exclude(status__in=Delivery.OPEN).count() == count,
-        timeout=60,
-        message="deliveries did not finish",
-    )
+    statuses = Delivery.objects.values_list("status", flat=True)
+    try:
+        wait_until(
+            lambda: len([status for status in statuses.all() if status not in Delivery.OPEN]) == count,
+            timeout=60,
+            message="deliveries did not finish",
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}; statuses now: {sorted(statuses.all())}") from None
 
 
 def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page):
@@ -61,7 +63,7 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     rejection = stack.fake.answer(
         400,
         body={"meta": {"error": "event data is invalid"}},
-        match=lambda request: REJECTED_EVENT in request.body.decode(errors="replace"),
+        match=lambda request: REJECTED_EVENT in request.raw_body.decode(errors="replace"),
     )
 
     # Given a support person logged in to the admin
@@ -73,15 +75,19 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     shot(page, "03-source-add")
     page.click("input[name=_save]")
     page.get_by_role("link", name="Website").first.click()
-    shot(page, "04-source-detail")
-    write_key = page.get_attribute("[data-write-key]", "data-write-key")
-    assert write_key and len(write_key) >= 20
+    # the page carries the key masked; Show fetches it
+    assert "…" in page.inner_text("code[data-write-key]")
+    page.click("button[data-show]")
+    page.wait_for_function("!document.querySelector('code[data-write-key]').textContent.includes('…')")
+    write_key = page.inner_text("code[data-write-key]")
+    shot(page, "04-source-write-key-shown")
 
     page.goto("/admin/destinations/destination/add/")
     page.fill("#id_name", "Customer.io production")
     page.fill("#id_site_id", SITE_ID)
     page.fill("#id_api_key", API_KEY)
-    page.select_option("#id_sources", label="Website")
+    page.select_option("#id_sources_from", label="Website")
+    page.click("#id_sources_add")
     shot(page, "05-destination-add")
     page.click("input[name=_save]")
     page.wait_for_selector("text=was added successfully")
@@ -97,8 +103,8 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     shot(page, "07-delivery-log")
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 4
-    assert page.locator("#result_list .status-delivered").count() == 3
-    assert page.locator("#result_list .status-failed").count() == 1
+    assert page.locator("#result_list .delivery-delivered").count() == 3
+    assert page.locator("#result_list .delivery-failed").count() == 1
 
     # When they open a delivered one, they see the event and the exact request Customer.io received
     page.locator("#result_list tbody tr", has_text="Order Completed").locator("a").first.click()
@@ -107,6 +113,19 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     assert "/api/v1/customers/ada/events" in page.content()
     assert API_KEY not in page.content()
 
+    # And from there they try the same event in the event tester, which shows the request it would send
+    page.click("text=Open in event tester")
+    page.get_by_text("/api/v1/customers/ada/events").first.wait_for()
+    shot(page, "09-event-tester")
+    assert API_KEY not in page.content()
+
+    # And the destination's dashboard counts what happened
+    page.goto("/admin/")
+    page.click("text=Dashboards")
+    page.click("text=Customer.io production")
+    page.wait_for_selector("text=Numbers")
+    shot(page, "10-destination-dashboard")
+
     # And when Customer.io accepts the event again, they replay the failed one
     stack.fake._rules.remove(rejection)
     page.goto("/admin/delivery/delivery/?status__exact=failed")
@@ -114,11 +133,11 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     failed.locator("input.action-select").check()
     page.select_option("select[name=action]", value="replay_selected")
     page.click("button[name=index]")
-    shot(page, "09-replay-confirmation")
-    page.click("input[type=submit]")
+    shot(page, "11-replay-confirmation")
+    page.click("input[type=submit][value='Replay 1 delivery']")
     page.wait_for_selector(".messagelist")
-    shot(page, "10-replayed")
-    assert re.search(r"1 deliver", page.inner_text(".messagelist"))
+    shot(page, "12-replayed")
+    assert "1 delivery replayed" in page.inner_text(".messagelist")
 
     wait_until(
         lambda: Delivery.objects.filter(event_name=REJECTED_EVENT, status=Delivery.Status.DELIVERED).exists(),
@@ -126,6 +145,6 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
         message="the replayed delivery was not delivered",
     )
     page.goto("/admin/delivery/delivery/")
-    shot(page, "11-delivery-log-after-replay")
-    assert page.locator("#result_list .status-delivered").count() == 4
+    shot(page, "13-delivery-log-after-replay")
+    assert page.locator("#result_list .delivery-delivered").count() == 4
     assert len(stack.fake.requests(status=200)) >= 4
