@@ -70,6 +70,17 @@ PAGES = [
         "/admin/delivery/delivery/",
         {"action": "replay_selected", "_selected_action": "{first_page_ids}"},
     ),
+    Page("dashboards (all destinations)", "/admin/dashboard/"),
+    Page("dashboard: big destination", "/admin/dashboard/{big_destination}/"),
+    Page("dashboard: small destination", "/admin/dashboard/{small_destination}/"),
+    Page(
+        "event tester: stored event",
+        "/admin/tools/event-tester/?event={failed_event}&destination={big_destination}",
+    ),
+    Page("destination list", "/admin/destinations/destination/"),
+    Page("destination settings", "/admin/destinations/destination/{big_destination}/change/"),
+    Page("source list", "/admin/destinations/source/"),
+    Page("source page", "/admin/destinations/source/{source}/change/"),
 ]
 
 
@@ -87,6 +98,7 @@ class Fixtures:
     rare_event_name: str
     message_id: str
     failed_delivery: int
+    failed_event: int
     first_page_ids: list[str] = field(default_factory=list)
 
 
@@ -256,6 +268,7 @@ def fixtures(rows: int, ids: dict[str, int]) -> Fixtures:
         rare_event_name="Rare Event",
         message_id=f"msg-{rows // 3}",
         failed_delivery=failed.pk,
+        failed_event=failed.event_id,
         first_page_ids=[
             str(pk) for pk in Delivery.objects.order_by("-id").values_list("id", flat=True)[:100]
         ],
