@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+import throwaway
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,36 +112,6 @@ def configure(url: str) -> None:
         DJANGO_SETTINGS_MODULE="cio_project.settings",
         LOG_LEVEL="WARNING",
     )
-
-
-# --- The throwaway database ------------------------------------------------------------------
-
-
-def server_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in ("postgres", "postgresql") or not name:
-        sys.exit("DATABASE_URL must be postgres://user@host:port/<throwaway database name>")
-    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
-
-
-def create_database(url: str) -> None:
-    import psycopg
-
-    server, name = server_url(url)
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    server, name = server_url(url)
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- Loading a month of traffic --------------------------------------------------------------
@@ -337,13 +308,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards (to EXPLAIN)")
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    server_url(url)
+    throwaway.split(url)
     configure(url)
-    create_database(url)
+    throwaway.create(url)
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connections
     from django.test.utils import setup_test_environment
 
     # Lets the test Client's "testserver" host through ALLOWED_HOSTS.
@@ -356,7 +328,8 @@ def main() -> int:
         fine = report(run_pages(options.runs, values), options.rows, options.runs)
     finally:
         if not options.keep:
-            drop_database(url)
+            connections.close_all()
+            throwaway.drop(url)
     return 0 if fine else 1
 
 

@@ -25,40 +25,26 @@ import time
 import uuid
 from pathlib import Path
 
+import throwaway
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("CIO_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("CIO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 DATABASE = os.environ.get("CIO_BENCH_DATABASE", "cio_delivery_bench")
+DATABASE_URL = f"{PG}/{DATABASE}"
 SERVER_DELAY = 0.05
 V1_RATE = 100
 
 os.environ.update(
-    DATABASE_URL=f"{PG}/{DATABASE}",
+    DATABASE_URL=DATABASE_URL,
     CELERY_BROKER_URL=REDIS_URL,
     DJANGO_SECRET_KEY="benchmark-only-secret-key-0123456789-abcdefghijklmnop",
     CIO_RELAY_DATA_DIR=str(ROOT / "var" / "bench"),
     DJANGO_SETTINGS_MODULE="cio_project.settings",
     LOG_LEVEL="WARNING",
 )
-
-
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 def insert(destination, count: int, offset: int = 0, events_per_person: int = 10) -> None:
@@ -227,11 +213,12 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2,4", help="worker process counts, comma-separated")
     parser.add_argument("--modes", default="v1,v2")
     options = parser.parse_args()
-    create_database()
+    throwaway.create(DATABASE_URL)
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connections
 
     from delivery.shared_state import redis_client
     from tests.support.fake_customerio import FakeCustomerIO
@@ -250,7 +237,8 @@ def main() -> int:
                     print(line, flush=True)
     finally:
         fake.stop()
-        drop_database()
+        connections.close_all()
+        throwaway.drop(DATABASE_URL)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -1,8 +1,9 @@
 """Ingestion benchmark: accepted events/s and p50/p99 latency under gunicorn on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cio_bench_ingest .venv/bin/python bench/ingestion.py
+    .venv/bin/python bench/ingestion.py [--seconds 15]
 
-The database named in DATABASE_URL is created, migrated, and dropped at the end: give a throwaway name.
+The database named in DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cio_bench_ingest) is
+created, migrated, and dropped at the end: give a throwaway name.
 Two loads run against gunicorn with concurrent keep-alive clients (several processes, several threads
 each): single-event requests to /v1/track, and 100-event batches to /v1/batch. In the same run a
 baseline stores the same rows (events and their deliveries, 100 per transaction) with a bare COPY,
@@ -30,9 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import throwaway
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH_SIZE = 100
@@ -181,27 +182,6 @@ def measured_load(master: int, url: str, load: dict) -> dict:
 
 
 # --- The server and its database ---------------------------------------------------------------
-
-
-def admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in ("postgres", "postgresql") or not name:
-        sys.exit("DATABASE_URL must be postgres://user@host:port/<throwaway database name>")
-    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
-
-
-def create_database(url: str) -> None:
-    server, name = admin_url(url)
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    server, name = admin_url(url)
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def server_env(url: str, broker: str, data_dir: Path) -> dict[str, str]:
@@ -391,10 +371,10 @@ def main() -> int:
     parser.add_argument("--baseline-connections", type=int, default=2, help="concurrent COPY connections")
     parser.add_argument("--baseline-events", type=int, default=50_000, help="events in the COPY baseline")
     options = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    admin_url(url)
+    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/cio_bench_ingest"
+    throwaway.split(url)
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
-    create_database(url)
+    throwaway.create(url)
     try:
         env = server_env(url, broker, ROOT / "var" / "bench")
         key = "Basic " + base64.b64encode(f"{prepare_database(env)}:".encode()).decode()
@@ -411,7 +391,7 @@ def main() -> int:
         baseline = run_baseline(url, options.baseline_events, options.baseline_connections)
         report(single, batch, baseline, options)
     finally:
-        drop_database(url)
+        throwaway.drop(url)
     return 0
 
 

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from cio_project.log_redaction import redact
 from delivery.models import Attempt, Delivery, Event
 from delivery.replay import REPLAYABLE, replay
-from delivery.transport import MASK
+from delivery.transport import UnknownHostError, redacted_headers, resolve_url
 
 # A replay action touches at most this many deliveries; the confirmation page says when it cuts.
 REPLAY_LIMIT = 10_000
@@ -137,15 +137,23 @@ def pretty(value: Any) -> str:
 
 
 def shown_requests(requests: Any) -> list[dict]:
-    """Delivery.requests with Authorization masked, whatever wrote it (recording already does)."""
+    """Delivery.requests as they went out: to the configured base URL, Authorization masked whatever
+    wrote them (recording already masks it)."""
     shown = []
     for request in requests if isinstance(requests, list) else []:
         if not isinstance(request, dict):
             continue
         headers = request.get("headers") if isinstance(request.get("headers"), dict) else {}
-        masked = {name: MASK if name.lower() == "authorization" else value for name, value in headers.items()}
-        shown.append({**request, "headers": masked})
+        endpoint = sent_to(request.get("endpoint"))
+        shown.append({**request, "endpoint": endpoint, "headers": redacted_headers(headers)})
     return shown
+
+
+def sent_to(endpoint: Any) -> Any:
+    try:
+        return resolve_url(endpoint) if isinstance(endpoint, str) else endpoint
+    except UnknownHostError:
+        return endpoint
 
 
 def change_link(url_name: str, obj: Any) -> str:

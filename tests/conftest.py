@@ -32,3 +32,15 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def rings(monkeypatch) -> list[list[int]]:
+    """Every doorbell ring (the destination ids it names), recorded instead of sent as a Celery message."""
+    from delivery import doorbell
+
+    rung: list[list[int]] = []
+    monkeypatch.setattr(
+        doorbell, "ring", lambda destination_ids, **kwargs: rung.append(list(destination_ids))
+    )
+    return rung

@@ -14,8 +14,9 @@ from typing import Any
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from delivery.models import Attempt, Delivery, DeliveryAttempt, Event
+from delivery.models import Attempt, Delivery, DeliveryAttempt
 from destinations.models import Destination, Source
+from tests.support.factories import store_event
 
 API_KEY = "0123456789abcdef0123"
 LOG_URL = "/admin/delivery/delivery/"
@@ -52,17 +53,7 @@ def make_delivery(
     message.update({"anonymousId": anonymous_id} if anonymous_id else {})
     message.update({"event": event} if type == "track" else {"name": event} if event else {})
     message.update({"traits": {"email": email}} if email else {})
-    stored = Event.objects.create(
-        source=source,
-        message_id=message["messageId"],
-        type=type,
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        email=email,
-        event_name=event,
-        payload=message,
-        received_at=received,
-    )
+    stored = store_event(source, message, received)
     return Delivery.objects.create(
         **{
             "event": stored,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 SENT = {
     "method": "PUT",
-    "endpoint": "/api/v1/customers/ann/events",
+    "endpoint": "https://track.customer.io/api/v1/customers/ann/events",
     "headers": {"Authorization": "[redacted]"},
     "body": {"name": "Order Completed", "data": {"revenue": 42.5}},
 }
@@ -79,7 +79,9 @@ def shown_json(response, section: str) -> list[str]:
     ]
 
 
-def test_it_shows_the_event_as_received_and_the_request_sent(admin_client):
+def test_it_shows_the_event_as_received_and_the_request_sent(admin_client, settings):
+    # Given a Customer.io base URL set in the settings (a proxy, say)
+    settings.CIO_TRACK_URL_US = "http://cio-proxy.internal:8080"
     delivery = failed_after_retries()
     response = admin_client.get(detail_url(delivery))
     # The event, pretty-printed, as stored
@@ -87,9 +89,13 @@ def test_it_shows_the_event_as_received_and_the_request_sent(admin_client):
     assert json.loads(event) == delivery.event.payload
     assert f'\n  "messageId": "{delivery.event.message_id}"' in event
     # The request, pretty-printed, with its endpoint and body
+    # to the URL it went to: the configured base URL in place of Customer.io's own
     (request,) = shown_json(response, "delivery-requests")
-    assert json.loads(request) == SENT
-    assert '\n  "endpoint": "/api/v1/customers/ann/events"' in request
+    assert json.loads(request) == {
+        **SENT,
+        "endpoint": "http://cio-proxy.internal:8080/api/v1/customers/ann/events",
+    }
+    assert '\n  "endpoint": "http://cio-proxy.internal:8080/api/v1/customers/ann/events"' in request
 
 
 def test_every_attempt_is_listed_with_its_answer(admin_client):

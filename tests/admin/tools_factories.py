@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import itertools
-import uuid
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
-
 from delivery.models import Delivery, Event
 from destinations.models import Destination, Source
+from tests.support.factories import store_event
 
 # Well-formed credentials, so that a leak of either is easy to search for in a page.
 API_KEY = "0badc0ffee0badc0ffee"
@@ -38,18 +36,7 @@ def make_destination(*sources: Source, **fields: Any) -> Destination:
 
 def make_event(source: Source, message: dict[str, Any], received_at: datetime | None = None) -> Event:
     """A stored event, as read back: PostgreSQL's jsonb keeps an object's keys in its own order."""
-    message = {"messageId": str(uuid.uuid4()), **message}
-    event = Event.objects.create(
-        source=source,
-        message_id=message["messageId"],
-        type=message["type"],
-        user_id=message.get("userId") or "",
-        anonymous_id=message.get("anonymousId") or "",
-        event_name=message.get("event") or "",
-        payload=message,
-        received_at=received_at or timezone.now(),
-    )
-    return Event.objects.get(pk=event.pk)
+    return Event.objects.get(pk=store_event(source, message, received_at).pk)
 
 
 def make_deliveries(

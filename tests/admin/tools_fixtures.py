@@ -13,7 +13,6 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from delivery import doorbell
 from tests.support.fake_customerio import FakeCustomerIO
 
 PASSWORD = "a-long-password-for-tests"
@@ -37,16 +36,6 @@ def fakes(settings) -> Iterator[Fakes]:
     yield servers
     servers.us.stop()
     servers.eu.stop()
-
-
-@pytest.fixture
-def rings(monkeypatch) -> list[list[int]]:
-    """Every doorbell ring, instead of a Celery message."""
-    rung: list[list[int]] = []
-    monkeypatch.setattr(
-        doorbell, "ring", lambda destination_ids, **kwargs: rung.append(list(destination_ids))
-    )
-    return rung
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from delivery.models import Delivery, Event
+from delivery.models import Delivery
 from destinations.models import Destination, Source
 from tests.support import processes
+from tests.support.factories import store_event
 from tests.support.fake_customerio import FakeCustomerIO
 
 API_KEY = "test-api-key-0123456789"
@@ -64,16 +65,7 @@ def make_delivery(
     now = now or timezone.now()
     message = {"messageId": str(uuid.uuid4()), "context": {}, **message}
     source = destination.sources.first()
-    event = Event.objects.create(
-        source=source,
-        message_id=message["messageId"],
-        type=message["type"],
-        user_id=message.get("userId") or "",
-        anonymous_id=message.get("anonymousId") or "",
-        event_name=message.get("event") or message.get("name") or "",
-        payload=message,
-        received_at=now,
-    )
+    event = store_event(source, message, now)
     return Delivery.objects.create(
         **{
             "event": event,

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from delivery import doorbell
 from delivery.api import ratelimit, sources
 from destinations.models import Destination, Source
 
@@ -52,13 +51,8 @@ def fresh_caches():
 
 
 @pytest.fixture(autouse=True)
-def rings(monkeypatch) -> list[list[int]]:
-    """Every doorbell ring, instead of sending Celery messages."""
-    rung: list[list[int]] = []
-    monkeypatch.setattr(
-        doorbell, "ring", lambda destination_ids, **kwargs: rung.append(list(destination_ids))
-    )
-    return rung
+def no_celery_messages(rings) -> None:
+    """Ingestion tests record the doorbell's rings (the `rings` fixture) instead of sending them."""
 
 
 @pytest.fixture
