@@ -25,6 +25,22 @@ class DecryptionError(Exception):
     """The stored value was encrypted with a key this installation does not have."""
 
 
+class UnreadableSecret(str):
+    """A stored secret this installation cannot decrypt (SECRETS_ENCRYPTION_KEY or SECRET_KEY changed).
+
+    It reads as empty text, so it is never used as a credential and pages show it as needing to be
+    entered again instead of failing; saved back, it writes its ciphertext unchanged, so restoring the
+    right key restores the secret.
+    """
+
+    ciphertext: str
+
+    def __new__(cls, ciphertext: str) -> UnreadableSecret:
+        secret = super().__new__(cls, "")
+        secret.ciphertext = ciphertext
+        return secret
+
+
 def _derived_key(secret_key: str) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"cio-relay", info=b"secrets-at-rest")
     return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode()))

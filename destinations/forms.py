@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 
+from destinations.crypto import UnreadableSecret
 from destinations.models import Destination
 from destinations.validators import validate_api_key, validate_name_list
 
@@ -152,6 +153,11 @@ class DestinationForm(forms.ModelForm):
 
 def api_key_state(api_key: str) -> str:
     """What the admin may know about a stored key: whether it is set, and its last 4 characters."""
+    if isinstance(api_key, UnreadableSecret):
+        return (
+            "Set, but it cannot be decrypted with this installation's SECRETS_ENCRYPTION_KEY "
+            "(or SECRET_KEY): enter it again"
+        )
     if not api_key:
         return "Not set"
     return f"Set, ending in …{api_key[-4:]}"

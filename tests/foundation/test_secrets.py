@@ -10,6 +10,7 @@ from django.db import connection
 
 from cio_project.log_redaction import RedactSecretsFilter
 from destinations import crypto
+from destinations.customerio.errors import ConfigurationError
 from destinations.models import Destination, Source
 
 API_KEY = "0123456789abcdef0123"
@@ -64,6 +65,46 @@ def test_rotated_encryption_keys_still_decrypt_old_values(settings):
     with pytest.raises(crypto.DecryptionError, match="another key"):
         crypto.decrypt(stored)
     crypto._fernet.cache_clear()
+
+
+@pytest.fixture
+def encryption_key(settings):
+    """Switch the installation's encryption key: `encryption_key(key)`; the cache follows."""
+
+    def use(key: str) -> None:
+        settings.SECRETS_ENCRYPTION_KEYS = [key]
+        crypto._fernet.cache_clear()
+
+    yield use
+    crypto._fernet.cache_clear()
+
+
+@pytest.mark.django_db
+def test_secrets_under_a_lost_key_are_unreadable_not_fatal_and_kept(encryption_key, admin_client):
+    # Given a destination and a source saved under one encryption key
+    old_key = Fernet.generate_key().decode()
+    encryption_key(old_key)
+    destination = Destination.objects.create(name="Main", site_id="site", api_key=API_KEY)
+    source = Source.objects.create(name="web")
+    stored = raw_column("destinations_destination", "api_key", destination.pk)
+    # When the installation's key changes
+    encryption_key(Fernet.generate_key().decode())
+    destination = Destination.objects.get(pk=destination.pk)
+    # Then the API key reads as unreadable, never as a usable credential
+    assert isinstance(destination.api_key, crypto.UnreadableSecret) and destination.api_key == ""
+    with pytest.raises(ConfigurationError, match="cannot be decrypted"):
+        destination.transformer_config()
+    # and the admin pages still open, saying what to do
+    change = admin_client.get(f"/admin/destinations/destination/{destination.pk}/change/")
+    assert change.status_code == 200 and "cannot be decrypted" in change.content.decode()
+    assert admin_client.get("/admin/destinations/source/").status_code == 200
+    assert admin_client.get(f"/admin/destinations/source/{source.pk}/change/").status_code == 200
+    # And saving the row keeps the ciphertext, so restoring the old key restores the API key
+    destination.name = "Main workspace"
+    destination.save()
+    assert raw_column("destinations_destination", "api_key", destination.pk) == stored
+    encryption_key(old_key)
+    assert Destination.objects.get(pk=destination.pk).api_key == API_KEY
 
 
 @pytest.mark.django_db
