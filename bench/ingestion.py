@@ -5,9 +5,10 @@
 The database named in DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cio_bench_ingest) is
 created, migrated, and dropped at the end: give a throwaway name.
 Two loads run against gunicorn with concurrent keep-alive clients (several processes, several threads
-each): single-event requests to /v1/track, and 100-event batches to /v1/batch. In the same run a
-baseline stores the same rows (events and their deliveries, 100 per transaction) with a bare COPY,
-so the API's cost per event is printed as a ratio of the bare insert's. Ringing uses Redis
+each): single-event requests to /v1/track, and 100-event batches to /v1/batch. In the same run two
+baselines store the same rows (events and their deliveries) with a bare COPY, 100 per transaction and
+1 per transaction, so the API's cost per event is printed as a ratio of the bare insert committed as
+the API commits (a batch per transaction, or one event per transaction). Ringing uses Redis
 (CELERY_BROKER_URL, default redis://127.0.0.1:6379/1), as a PostgreSQL deployment would.
 """
 
@@ -297,20 +298,21 @@ def copy_worker(url: str, chunks: list[tuple[list[tuple], list[tuple]]], cpu: li
         cpu.append(cpu_seconds(backend) - started)
 
 
-def run_baseline(url: str, events: int, connections: int) -> dict:
-    chunks_count = max(connections, events // BATCH_SIZE)
+def run_baseline(url: str, events: int, connections: int, per_transaction: int) -> dict:
+    """The same rows with a bare COPY, `per_transaction` events (and their deliveries) per commit."""
+    chunks_count = max(connections, events // per_transaction)
     with psycopg.connect(url) as connection:
         ids = connection.execute(
             "SELECT s.id, d.id FROM destinations_source s, destinations_destination d WHERE s.name = 'bench'"
         ).fetchone()
         reserved = connection.execute(
             "SELECT nextval(pg_get_serial_sequence('delivery_event', 'id')) FROM generate_series(1, %s)",
-            [chunks_count * BATCH_SIZE],
+            [chunks_count * per_transaction],
         ).fetchall()
     event_ids = [row[0] for row in reserved]
     chunks = [
-        copy_rows(event_ids[start : start + BATCH_SIZE], ids, f"copy-{start}")
-        for start in range(0, len(event_ids), BATCH_SIZE)
+        copy_rows(event_ids[start : start + per_transaction], ids, f"copy-{per_transaction}-{start}")
+        for start in range(0, len(event_ids), per_transaction)
     ]
     cpu: list[float] = []
     started = time.monotonic()
@@ -320,6 +322,7 @@ def run_baseline(url: str, events: int, connections: int) -> dict:
     elapsed = time.monotonic() - started
     return {
         "connections": connections,
+        "per_transaction": per_transaction,
         "events_per_second": len(event_ids) / elapsed,
         "postgres_cpu_ms_per_event": 1000 * sum(cpu) / len(event_ids),
     }
@@ -328,7 +331,7 @@ def run_baseline(url: str, events: int, connections: int) -> dict:
 # --- Report --------------------------------------------------------------------------------------
 
 
-def report(single: dict, batch: dict, baseline: dict, options: argparse.Namespace) -> None:
+def report(single: dict, batch: dict, baselines: dict[int, dict], options: argparse.Namespace) -> None:
     print(f"\ncio-relay ingestion benchmark: {os.cpu_count()} cores, gunicorn {options.workers} workers x "
           f"{options.threads} threads, PostgreSQL, {options.seconds:.0f} s per load")  # fmt: skip
     print("server CPU is milliseconds per request: gunicorn workers and PostgreSQL backends, from /proc")
@@ -344,18 +347,22 @@ def report(single: dict, batch: dict, baseline: dict, options: argparse.Namespac
             f"{result['events_per_second']:>10.0f}{result['p50_ms']:>8.1f}{result['p99_ms']:>8.1f}"
             f"{result['gunicorn_cpu_ms']:>10.2f}{result['postgres_cpu_ms']:>10.2f}"
         )
-    rate = baseline["events_per_second"]
-    copy_cpu = baseline["postgres_cpu_ms_per_event"]
-    print(
-        f"{'baseline: bare COPY, 100/txn':<30}{baseline['connections']:>8}{'':>9}{'':>7}{rate:>10.0f}", end=""
-    )
-    print(f"{'':>16}{'':>10}{copy_cpu:>10.3f} (per event)")
-    print("\ncost per event relative to the bare COPY (lower is better):")
+    for baseline in baselines.values():
+        label = f"baseline: bare COPY, {baseline['per_transaction']}/txn"
+        print(
+            f"{label:<30}{baseline['connections']:>8}{'':>16}{baseline['events_per_second']:>10.0f}", end=""
+        )
+        print(f"{'':>26}{baseline['postgres_cpu_ms_per_event']:>10.3f} (per event)")
+    print("\ncost per event relative to the bare COPY of the same rows, committed as the API commits them")
+    print("(lower is better):")
     for label, result, events in (("100-event batches", batch, BATCH_SIZE), ("single events", single, 1)):
+        baseline = baselines[events]
+        rate, copy_cpu = baseline["events_per_second"], baseline["postgres_cpu_ms_per_event"]
         cpu = (result["gunicorn_cpu_ms"] + result["postgres_cpu_ms"]) / events
         print(
             f"  {label + ':':<19} {rate / result['events_per_second']:5.1f}x by throughput,"
-            f" {cpu / copy_cpu:5.1f}x by server CPU ({cpu:.3f} ms vs {copy_cpu:.3f} ms per event)"
+            f" {cpu / copy_cpu:5.1f}x by server CPU ({cpu:.3f} ms vs {copy_cpu:.3f} ms per event,"
+            f" against {baseline['per_transaction']}/txn)"
         )
 
 
@@ -388,8 +395,12 @@ def main() -> int:
             batch = measured_load(
                 master, url, {**load, "batch_size": BATCH_SIZE, "threads": max(1, options.batch_clients // 2)}
             )
-        baseline = run_baseline(url, options.baseline_events, options.baseline_connections)
-        report(single, batch, baseline, options)
+        baselines = {
+            BATCH_SIZE: run_baseline(url, options.baseline_events, options.baseline_connections, BATCH_SIZE),
+            # One event per commit, from as many connections as there were single-event clients.
+            1: run_baseline(url, options.baseline_events // 5, options.single_clients, 1),
+        }
+        report(single, batch, baselines, options)
     finally:
         throwaway.drop(url)
     return 0
