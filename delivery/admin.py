@@ -29,6 +29,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from cio_project.log_redaction import redact
+from delivery.api.validation import MESSAGE_TYPES
 from delivery.models import Attempt, Delivery, Event
 from delivery.replay import REPLAYABLE, replay
 from delivery.transport import UnknownHostError, redacted_headers, resolve_url
@@ -41,7 +42,6 @@ NEIGHBOURS = 5
 PAGES_COUNTED_AHEAD = 10
 # Search terms resolve to at most this many events (messageId) or people (email, anonymousId).
 SEARCH_FANOUT = 100
-MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
 class LogPaginator(Paginator):

@@ -80,7 +80,7 @@ def test_deliveries_are_counted_per_hour_and_per_day_by_status(superuser_client)
 
 def test_bars_and_numbers_link_to_the_filtered_log(superuser_client):
     destination = make_destination()
-    make_deliveries(destination, "failed", timezone.now() - timedelta(minutes=1))
+    failed = make_deliveries(destination, "failed", timezone.now() - timedelta(minutes=1))
     page = dashboard(superuser_client, destination.pk).content.decode()
     # The standard admin list-filter query strings of the delivery log
     assert (
@@ -94,6 +94,13 @@ def test_bars_and_numbers_link_to_the_filtered_log(superuser_client):
         f"/admin/delivery/delivery/?destination__id__exact={destination.pk}&status__exact=failed"
     )
     assert "created_at__gte=" in link and "created_at__lt=" in link
+    # and following the bar lists that hour's failed deliveries, not the others
+    earlier = make_deliveries(destination, "failed", timezone.now() - timedelta(hours=5))
+    listed = superuser_client.get(link)
+    assert listed.status_code == 200  # the admin redirects a lookup it refuses to ?e=1
+    shown = {row.pk for row in listed.context["cl"].result_list}
+    assert shown == {recent.pk for recent in failed}
+    assert not shown & {row.pk for row in earlier}
 
 
 def test_the_backlog_and_the_oldest_open_delivery(superuser_client):
