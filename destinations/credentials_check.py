@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from delivery import transport
+from delivery.classify import Outcome, classify
 from destinations.customerio.config import TransformConfig
 from destinations.customerio.endpoints import HOSTS, Endpoint
 from destinations.customerio.errors import ConfigurationError
@@ -26,7 +27,6 @@ from destinations.models import Destination
 logger = logging.getLogger(__name__)
 
 REGION = Endpoint("GET", "/api/v1/accounts/region")
-REJECTED_STATUSES = (401, 403)
 
 
 class Verdict(Enum):
@@ -60,24 +60,25 @@ def check_credentials(destination: Destination) -> CheckResult:
         return CheckResult(Verdict.UNEXPECTED, f"“{name}” cannot be tested: {error}.")
     request = OutgoingRequest(REGION.method, HOSTS[config.data_center] + REGION.path, config.headers(), None)
     result = transport.send(request)
-    if result.error_kind is not None:
-        logger.warning("credentials check of destination %s: %s", destination.pk, result.error)
-        return _unreachable(name, "timed out" if result.error_kind == "timeout" else "could not connect")
-    status = result.status or 0
-    if status in REJECTED_STATUSES:
+    # What the answer means is decided where every Customer.io answer is classified.
+    answer = classify(result)
+    if answer.credentials_rejected:
         return CheckResult(
             Verdict.REJECTED,
-            f"Customer.io rejected the credentials of “{name}” (HTTP {status}): the Site ID or API key "
-            "is wrong. Copy both again from Customer.io: Settings > Workspace Settings > API and Webhook "
-            "Credentials.",
+            f"Customer.io rejected the credentials of “{name}” (HTTP {result.status}): the Site ID or API "
+            "key is wrong. Copy both again from Customer.io: Settings > Workspace Settings > API and "
+            "Webhook Credentials.",
         )
-    if status in (408, 429) or status >= 500:
-        return _unreachable(name, f"answered HTTP {status}")
-    if not 200 <= status < 300:
+    if answer.outcome == Outcome.RETRY:
+        logger.warning("credentials check of destination %s: %s", destination.pk, answer.reason)
+        if result.status:
+            return _unreachable(name, f"answered HTTP {result.status}")
+        return _unreachable(name, "timed out" if result.error_kind == "timeout" else "could not connect")
+    if answer.outcome == Outcome.FAILED:
         return CheckResult(
             Verdict.UNEXPECTED,
-            f"Customer.io answered HTTP {status} to the credentials check of “{name}”, which it should "
-            "not; the credentials could not be checked.",
+            f"Customer.io answered HTTP {result.status} to the credentials check of “{name}”, which it "
+            "should not; the credentials could not be checked.",
         )
     return _region_verdict(destination, _answered_region(result.response_body))
 
