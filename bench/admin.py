@@ -143,13 +143,13 @@ LATERAL (SELECT
 
 DELIVERIES_SQL = """
 INSERT INTO delivery_delivery (id, event_id, destination_id, source_id, message_type, event_name, person,
-  status, next_attempt_at, claimed_by, attempts, last_status_code, reason, requests, created_at,
+  status, next_attempt_at, claimed_by, attempt_count, last_status_code, reason, requests, created_at,
   finished_at, replay_count)
 SELECT e.id, e.id,
        CASE WHEN e.id % 100 < 80 THEN %(big)s WHEN e.id % 100 < 99 THEN %(middle)s ELSE %(small)s END,
        e.source_id, e.type, e.event_name, COALESCE(NULLIF(e.user_id, ''), e.anonymous_id), s.status,
-       e.received_at, '', s.attempts, s.code, s.reason,
-       CASE WHEN s.attempts > 0 THEN jsonb_build_array(jsonb_build_object('method', 'PUT',
+       e.received_at, '', s.tries, s.code, s.reason,
+       CASE WHEN s.tries > 0 THEN jsonb_build_array(jsonb_build_object('method', 'PUT',
          'endpoint', '/api/v1/customers/' || e.user_id, 'headers',
          jsonb_build_object('Authorization', '[redacted]'), 'body', e.payload -> 'properties')) END,
        e.received_at, CASE WHEN s.status IN ('pending', 'retrying') THEN NULL ELSE e.received_at END, 0
@@ -159,28 +159,28 @@ LATERAL (SELECT
        WHEN e.id / 100 % 100 < 98 THEN 'failed' WHEN e.id / 100 % 100 < 99 THEN 'retrying'
        ELSE 'pending' END AS status) AS k,
 LATERAL (SELECT k.status,
-  CASE k.status WHEN 'delivered' THEN 1 WHEN 'failed' THEN 3 WHEN 'retrying' THEN 1 ELSE 0 END AS attempts,
+  CASE k.status WHEN 'delivered' THEN 1 WHEN 'failed' THEN 3 WHEN 'retrying' THEN 1 ELSE 0 END AS tries,
   CASE k.status WHEN 'delivered' THEN 200 WHEN 'failed' THEN 400 WHEN 'retrying' THEN 503 END AS code,
   CASE k.status WHEN 'filtered' THEN 'event "' || e.event_name || '" is not in the allowlist'
        WHEN 'failed' THEN 'Customer.io answered 400: invalid attribute' ELSE '' END AS reason) AS s
 WHERE e.id BETWEEN %(first)s AND %(last)s
 """
 
-# One attempt row per try of each failed or retrying delivery (their answers are what people read).
-ATTEMPTS_SQL = """
-INSERT INTO delivery_attempt (id, destination_id, started_at, duration_ms, method, url, request_headers,
+# One sent request and one attempt per try of each failed or retrying delivery (what people read).
+SENT_REQUESTS_SQL = """
+INSERT INTO delivery_sentrequest (id, destination_id, started_at, duration_ms, method, url, request_headers,
   request_body, status_code, response_body, error)
 SELECT d.id * 4 + n, d.destination_id, d.created_at + n * interval '10 seconds', 120, 'PUT',
        'https://track.customer.io/api/v1/customers/' || d.person, '{"Authorization": "[redacted]"}',
        '{}', d.last_status_code, '{"meta":{"error":"invalid attribute"}}', ''
 FROM delivery_delivery d, generate_series(1, 3) AS n
-WHERE d.status IN ('failed', 'retrying') AND n <= d.attempts AND d.id BETWEEN %(first)s AND %(last)s
+WHERE d.status IN ('failed', 'retrying') AND n <= d.attempt_count AND d.id BETWEEN %(first)s AND %(last)s
 """
-LINKS_SQL = """
-INSERT INTO delivery_deliveryattempt (delivery_id, attempt_id, outcome, error)
+ATTEMPTS_SQL = """
+INSERT INTO delivery_deliveryattempt (delivery_id, sent_request_id, outcome, error)
 SELECT d.id, d.id * 4 + n, CASE WHEN d.status = 'failed' AND n = 3 THEN 'failed' ELSE 'retry' END, ''
 FROM delivery_delivery d, generate_series(1, 3) AS n
-WHERE d.status IN ('failed', 'retrying') AND n <= d.attempts AND d.id BETWEEN %(first)s AND %(last)s
+WHERE d.status IN ('failed', 'retrying') AND n <= d.attempt_count AND d.id BETWEEN %(first)s AND %(last)s
 """
 
 CHUNK = 200_000
@@ -212,10 +212,10 @@ def load(rows: int) -> Fixtures:
             bounds = {"first": first, "last": min(rows, first + CHUNK - 1)}
             cursor.execute(sql(EVENTS_SQL), {**ids, **bounds, "people": PEOPLE, "start": start, "step": step})
             cursor.execute(sql(DELIVERIES_SQL), {**ids, **bounds})
+            cursor.execute(sql(SENT_REQUESTS_SQL), bounds)
             cursor.execute(sql(ATTEMPTS_SQL), bounds)
-            cursor.execute(sql(LINKS_SQL), bounds)
             print(f"  loaded {bounds['last']:,} of {rows:,}", flush=True)
-        for table in ("delivery_event", "delivery_delivery", "delivery_attempt"):
+        for table in ("delivery_event", "delivery_delivery", "delivery_sentrequest"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             )

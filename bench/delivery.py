@@ -123,7 +123,7 @@ def wait_delivered(destination, timeout: float) -> None:
 def throughput(destination, fake, count: int) -> dict:
     from django.db.models import Max
 
-    from delivery import doorbell
+    from delivery.engine import doorbell
     from delivery.models import Delivery
 
     insert(destination, count)
@@ -140,7 +140,7 @@ def throughput(destination, fake, count: int) -> dict:
 
 def latency(destination, per_second: float, seconds: float) -> dict:
     """Insert `per_second` events for `seconds`, in ticks of 0.1 s, ringing as ingestion does."""
-    from delivery import doorbell
+    from delivery.engine import doorbell
     from delivery.models import Delivery
 
     first_new = (Delivery.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
@@ -167,11 +167,11 @@ def latency(destination, per_second: float, seconds: float) -> dict:
 
 
 def run_case(mode: str, workers: int, fake, log_dir: Path, backlog: int, latency_seconds: float) -> str:
-    from delivery.models import Attempt, Delivery, Event
+    from delivery.models import Delivery, Event, SentRequest
     from destinations.models import Destination, Source
     from tests.support import processes
 
-    Attempt.objects.all().delete()
+    SentRequest.objects.all().delete()
     Delivery.objects.all().delete()
     Event.objects.all().delete()
     source = Source.objects.get_or_create(name="bench")[0]
@@ -220,7 +220,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connections
 
-    from delivery.shared_state import redis_client
+    from delivery.redis_client import redis_client
     from tests.support.fake_customerio import FakeCustomerIO
 
     call_command("migrate", verbosity=0)

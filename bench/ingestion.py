@@ -253,7 +253,7 @@ EVENT_COPY = (
 )
 DELIVERY_COPY = (
     "COPY delivery_delivery (event_id, destination_id, source_id, message_type, event_name, person, status,"
-    " next_attempt_at, claimed_by, attempts, reason, created_at, replay_count) FROM STDIN"
+    " next_attempt_at, claimed_by, attempt_count, reason, created_at, replay_count) FROM STDIN"
 )
 
 

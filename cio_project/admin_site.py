@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import URLPattern, path, reverse
 
-from delivery.admin_views import access
-from delivery.admin_views.dashboard import DashboardsView, DestinationDashboardView
-from delivery.admin_views.tester import EventTesterView
+from delivery.admin import access
+from delivery.admin.dashboards import DashboardsView, DestinationDashboardView
+from delivery.admin.tester import EventTesterView
 
 TOOLS_APP_LABEL = "tools"
 

@@ -7,7 +7,6 @@ so a typo in a deployment fails at start-up instead of misbehaving later.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,14 +72,6 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     if normalised not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
     return normalised
-
-
-def env_seconds(name: str, default: timedelta) -> timedelta:
-    """A duration given as a whole number of seconds."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return timedelta(seconds=env_int(name, 0, minimum=1))
 
 
 def env_http_url(name: str, default: str) -> str:

@@ -1,4 +1,4 @@
-"""A logging filter that keeps secrets out of every log line (DESIGN.md invariant 10).
+"""Keeping secrets out of every log line and the delivery log (DESIGN.md invariant 10).
 
 Two nets: HTTP Authorization values are masked by pattern, and every secret this process has
 decrypted (destinations/crypto.py registers them) is masked by value, wherever it appears.
@@ -11,6 +11,7 @@ import re
 import threading
 
 MASK = "[redacted]"
+ELLIPSIS = "..."
 _AUTHORIZATION = re.compile(r"((?:Basic|Bearer)\s+)[A-Za-z0-9+/=._~-]+", re.IGNORECASE)
 _MIN_SECRET_LENGTH = 6
 
@@ -30,6 +31,13 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Text from outside (a response body, an error) made fit to keep: redacted, then at most `limit`
+    characters, with "..." appended when cut (as Saleor keeps webhook responses)."""
+    text = redact(text)
+    return text if len(text) <= limit else text[:limit] + ELLIPSIS
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -8,7 +8,6 @@ CELERY_BROKER_URL set, the same code runs on PostgreSQL and Redis.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -21,7 +20,6 @@ from cio_project.env import (
     env_http_url,
     env_int,
     env_list,
-    env_seconds,
     env_str,
 )
 
@@ -170,25 +168,25 @@ CIO_CONNECT_TIMEOUT = env_float("CIO_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 CIO_READ_TIMEOUT = env_float("CIO_READ_TIMEOUT", 30.0, minimum=0.1)
 
 # --- Delivery ----------------------------------------------------------------------------------
-DELIVERY_RETENTION = env_seconds("DELIVERY_RETENTION_SECONDS", timedelta(days=30))
+DELIVERY_RETENTION_SECONDS = env_int("DELIVERY_RETENTION_SECONDS", 30 * 24 * 3600, minimum=1)
 DELIVERY_RESPONSE_BODY_LIMIT = env_int("DELIVERY_RESPONSE_BODY_LIMIT", 4096, minimum=16)
-DELIVERY_CLAIM_TIMEOUT = env_seconds("DELIVERY_CLAIM_TIMEOUT_SECONDS", timedelta(minutes=10))
-DELIVERY_SWEEP_INTERVAL = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.5)
-# Retries wait DELIVERY_RETRY_BASE_DELAY, doubling per attempt up to DELIVERY_RETRY_MAX_DELAY.
-DELIVERY_RETRY_BASE_DELAY = env_float("DELIVERY_RETRY_BASE_SECONDS", 10.0, minimum=0.01)
-DELIVERY_RETRY_MAX_DELAY = env_float("DELIVERY_RETRY_MAX_SECONDS", 300.0, minimum=0.01)
+DELIVERY_CLAIM_TIMEOUT_SECONDS = env_int("DELIVERY_CLAIM_TIMEOUT_SECONDS", 600, minimum=1)
+DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.5)
+# Retries wait DELIVERY_RETRY_BASE_SECONDS, doubling per attempt up to DELIVERY_RETRY_MAX_SECONDS.
+DELIVERY_RETRY_BASE_SECONDS = env_float("DELIVERY_RETRY_BASE_SECONDS", 10.0, minimum=0.01)
+DELIVERY_RETRY_MAX_SECONDS = env_float("DELIVERY_RETRY_MAX_SECONDS", 300.0, minimum=0.01)
 # Deliveries one worker takes at a time (v1 mode takes fewer at low rate limits).
 DELIVERY_CLAIM_SIZE = env_int("DELIVERY_CLAIM_SIZE", 500, minimum=1)
 # Requests one delivery task has in flight at once (different people only). At 100 requests/s and
 # 50 ms answers, 5 are busy on average; the rest absorb pauses while results are recorded.
 DELIVERY_SEND_CONCURRENCY = env_int("DELIVERY_SEND_CONCURRENCY", 16, minimum=1)
 # A delivery task stops claiming after this long, so the broker's queue stays fair.
-DELIVERY_TASK_BUDGET = env_float("DELIVERY_TASK_BUDGET_SECONDS", 60.0, minimum=1.0)
+DELIVERY_TASK_BUDGET_SECONDS = env_float("DELIVERY_TASK_BUDGET_SECONDS", 60.0, minimum=1.0)
 # A worker that would wait longer than this for the rate limiter releases its claims and stops.
-DELIVERY_RATE_LIMIT_MAX_WAIT = env_float("DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS", 2.0, minimum=0.1)
+DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS = env_float("DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS", 2.0, minimum=0.1)
 # Retention deletes this many deliveries per transaction, then re-queues itself.
 DELIVERY_RETENTION_BATCH = env_int("DELIVERY_RETENTION_BATCH", 1000, minimum=1)
-DELIVERY_RETENTION_INTERVAL = env_float("DELIVERY_RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
+DELIVERY_RETENTION_INTERVAL_SECONDS = env_float("DELIVERY_RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
 
 # --- Celery ------------------------------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
@@ -228,12 +226,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # A sweep nobody ran in time is dropped: the next one does the same work.
     "delivery-sweep": {
         "task": "delivery.tasks.sweep",
-        "schedule": DELIVERY_SWEEP_INTERVAL,
-        "options": {"expires": DELIVERY_SWEEP_INTERVAL},
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     },
     "delivery-retention": {
         "task": "delivery.tasks.delete_old_deliveries",
-        "schedule": DELIVERY_RETENTION_INTERVAL,
+        "schedule": DELIVERY_RETENTION_INTERVAL_SECONDS,
     },
 }
 
@@ -273,7 +271,7 @@ LOGGING = {
 # a disabled source, a rotated key or a newly connected destination takes effect within this time.
 INGESTION_AUTH_CACHE_SECONDS = env_float("INGESTION_AUTH_CACHE_SECONDS", 5.0, minimum=0)
 # Requests per second per write key; 0 turns the limit off. Counted in Redis when it is the broker,
-# else in each server process (delivery/api/ratelimit.py).
+# else in each server process (delivery/ingestion/throttle.py).
 INGESTION_RATE_LIMIT_PER_SECOND = env_int("INGESTION_RATE_LIMIT_PER_SECOND", 0, minimum=0)
 # Behind a proxy that sets X-Forwarded-For, take context.ip from it instead of the peer address.
 INGESTION_TRUST_X_FORWARDED_FOR = env_bool("INGESTION_TRUST_X_FORWARDED_FOR", False)

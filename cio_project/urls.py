@@ -6,5 +6,5 @@ from cio_project.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("", include("delivery.api.urls")),
+    path("", include("delivery.ingestion.urls")),
 ]

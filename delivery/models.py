@@ -1,4 +1,4 @@
-"""Stored events, one delivery per (event, destination), and one attempt row per HTTP request sent.
+"""Stored events, one delivery per (event, destination), each request sent, and each delivery's attempts.
 
 The database is the truth (DESIGN.md invariant 2): a delivery's status, next_attempt_at and claim
 say everything about where it is; Celery messages only say "look again".
@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from destinations.models import Destination, Source
+from destinations.track_api.answers import Outcome
 
 
 class Event(models.Model):
@@ -67,7 +68,8 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    # How many times it was sent; a replay starts it again at 0 (its earlier attempts stay listed).
+    attempt_count = models.PositiveIntegerField("attempts", default=0)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -77,7 +79,7 @@ class Delivery(models.Model):
     requests = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Set by delivery/replay.py: a person sent this failed or filtered delivery again.
+    # Set by delivery/engine/replay.py: a person sent this failed or filtered delivery again.
     replayed_at = models.DateTimeField(null=True, blank=True)
     replay_count = models.PositiveIntegerField(default=0)
 
@@ -118,11 +120,11 @@ class Delivery(models.Model):
         return f"delivery {self.pk} ({self.status})"
 
 
-class Attempt(models.Model):
-    """One HTTP request to Customer.io, carrying one or more deliveries (a batch)."""
+class SentRequest(models.Model):
+    """One HTTP request sent to Customer.io, carrying one or more deliveries (a batch), and its answer."""
 
-    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="attempts")
-    deliveries = models.ManyToManyField(Delivery, through="DeliveryAttempt", related_name="attempt_set")
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="sent_requests")
+    deliveries = models.ManyToManyField(Delivery, through="DeliveryAttempt", related_name="sent_requests")
     started_at = models.DateTimeField(db_index=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     method = models.CharField(max_length=8)
@@ -138,21 +140,19 @@ class Attempt(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """What one attempt meant for one delivery (a 207 can fail some items of a batch and not others)."""
+    """One attempt of one delivery: what a sent request meant for it (a 207 can fail some items of a
+    batch and not others)."""
 
-    class Outcome(models.TextChoices):
-        DELIVERED = "delivered", "Delivered"
-        RETRY = "retry", "Will retry"
-        FAILED = "failed", "Failed"
+    Outcome = Outcome
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="delivery_attempts")
-    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="delivery_attempts")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    sent_request = models.ForeignKey(SentRequest, on_delete=models.CASCADE, related_name="delivery_attempts")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     error = models.TextField(blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["delivery", "attempt"], name="delivery_attempt_unique"),
+            models.UniqueConstraint(fields=["delivery", "sent_request"], name="delivery_attempt_unique"),
         ]
 
 

@@ -5,24 +5,25 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from delivery import doorbell, engine, sweeper
+from delivery.engine import doorbell, sweeper
+from delivery.engine import loop as engine
 
 
 @shared_task(name="delivery.tasks.deliver", ignore_result=True)
 def deliver(destination_id: int) -> None:
-    """Deliver a destination's due work (sent by delivery.doorbell.ring)."""
+    """Deliver a destination's due work (sent by delivery.engine.doorbell.ring)."""
     doorbell.answer(destination_id)
     engine.deliver_due(destination_id)
 
 
 @shared_task(name="delivery.tasks.sweep", ignore_result=True)
 def sweep() -> None:
-    """Every DELIVERY_SWEEP_INTERVAL (Celery beat): stale claims and due retries."""
+    """Every DELIVERY_SWEEP_INTERVAL_SECONDS (Celery beat): stale claims and due retries."""
     sweeper.sweep()
 
 
 @shared_task(name="delivery.tasks.delete_old_deliveries", ignore_result=True)
 def delete_old_deliveries() -> None:
-    """Every DELIVERY_RETENTION_INTERVAL (Celery beat): one batch, then again until none is left."""
+    """Every DELIVERY_RETENTION_INTERVAL_SECONDS (Celery beat): one batch, then again until none is left."""
     if sweeper.delete_old_deliveries() >= settings.DELIVERY_RETENTION_BATCH:
         delete_old_deliveries.delay()

@@ -25,10 +25,10 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from destinations.credentials_check import CheckResult, Verdict, check_credentials
 from destinations.forms import DestinationForm
 from destinations.models import Destination, Source
 from destinations.snippets import snippets
+from destinations.track_api.credentials import CheckResult, Verdict, check_credentials
 
 logger = logging.getLogger(__name__)
 

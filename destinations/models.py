@@ -135,15 +135,3 @@ class Destination(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def transformer_config(self) -> dict:
-        """The config the transformer takes: RudderStack's `Config` keys plus ours."""
-        from destinations.customerio.errors import ConfigurationError
-        from destinations.rudderstack_config import to_config
-
-        if isinstance(self.api_key, crypto.UnreadableSecret):
-            raise ConfigurationError(
-                "the stored API key cannot be decrypted with this installation's SECRETS_ENCRYPTION_KEY "
-                "(or SECRET_KEY): restore that key, or enter the API key again in the destination's settings"
-            )
-        return to_config(self)

@@ -1,21 +1,29 @@
 """RudderStack's Customer.io `Config` object <-> Destination fields: the one place that knows both.
 
-The import command reads a pasted RudderStack config with from_config(); the transformer and the
-delivery engine take to_config(), which is RudderStack's keys plus ours.
+The import command reads a pasted RudderStack config with from_config(); to_config() is RudderStack's
+keys plus ours, and transform_config() parses it into what the transformer takes, for the delivery
+engine and the event tester alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from destinations.models import Destination
+from destinations import crypto
+from destinations.customerio import ConfigurationError, TransformConfig
+from destinations.models import Destination
 
-DATA_CENTERS = ("US", "EU")
-EVENT_FILTERING_OPTIONS = ("disable", "whitelistedEvents", "blacklistedEvents")
-API_VERSIONS = ("v1", "v2")
+# The values a RudderStack config may hold are the model's own choices (the model keeps RudderStack's
+# values), and a key it leaves out takes the field's default: one place for each.
+DATA_CENTERS = tuple(Destination.DataCenter.values)
+EVENT_FILTERING_OPTIONS = tuple(Destination.EventFiltering.values)
+API_VERSIONS = tuple(Destination.ApiVersion.values)
+
+
+def _default(field_name: str) -> Any:
+    return Destination._meta.get_field(field_name).get_default()
 
 
 class ConfigError(ValueError):
@@ -24,6 +32,17 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+
+
+def transform_config(destination: Destination) -> TransformConfig:
+    """The destination's settings as the transformer takes them. Raises ConfigurationError for settings
+    that cannot be used, such as an API key this installation cannot decrypt."""
+    if isinstance(destination.api_key, crypto.UnreadableSecret):
+        raise ConfigurationError(
+            "the stored API key cannot be decrypted with this installation's SECRETS_ENCRYPTION_KEY "
+            "(or SECRET_KEY): restore that key, or enter the API key again in the destination's settings"
+        )
+    return TransformConfig.from_mapping(to_config(destination))
 
 
 def to_config(destination: Destination) -> dict[str, Any]:
@@ -70,25 +89,43 @@ def from_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "api_key": _required_string(config, "apiKey"),
         "data_center": _data_center(config),
         "device_token_event_name": _string(config, "deviceTokenEventName"),
-        "use_native_sdk": _platform_flag(config, "useNativeSDK", "web", False),
-        "send_page_name_in_sdk": _platform_flag(config, "sendPageNameInSDK", "web", True),
-        "enable_in_app_messages": _platform_flag(config, "dataUseInApp", "web", False),
-        "auto_track_device_attributes": _platform_flag(config, "autoTrackDeviceAttributes", "android", True),
-        "android_background_queue_min_tasks": _platform_int(config, "backgroundQueueMinNumberOfTasks", 10),
-        "android_background_queue_delay_seconds": _platform_int(config, "backgroundQueueSecondsDelay", 30),
-        "event_filtering": _one_of(config, "eventFilteringOption", EVENT_FILTERING_OPTIONS, "disable"),
+        "use_native_sdk": _platform_flag(config, "useNativeSDK", "web", _default("use_native_sdk")),
+        "send_page_name_in_sdk": _platform_flag(
+            config, "sendPageNameInSDK", "web", _default("send_page_name_in_sdk")
+        ),
+        "enable_in_app_messages": _platform_flag(
+            config, "dataUseInApp", "web", _default("enable_in_app_messages")
+        ),
+        "auto_track_device_attributes": _platform_flag(
+            config, "autoTrackDeviceAttributes", "android", _default("auto_track_device_attributes")
+        ),
+        "android_background_queue_min_tasks": _platform_int(
+            config, "backgroundQueueMinNumberOfTasks", _default("android_background_queue_min_tasks")
+        ),
+        "android_background_queue_delay_seconds": _platform_int(
+            config, "backgroundQueueSecondsDelay", _default("android_background_queue_delay_seconds")
+        ),
+        "event_filtering": _one_of(
+            config, "eventFilteringOption", EVENT_FILTERING_OPTIONS, _default("event_filtering")
+        ),
         "allowlisted_events": _names(config, "whitelistedEvents", "eventName"),
         "denylisted_events": _names(config, "blacklistedEvents", "eventName"),
         "onetrust_cookie_categories": _names(config, "oneTrustCookieCategories", "oneTrustCookieCategory"),
         "ketch_consent_purposes": _names(config, "ketchConsentPurposes", "purpose"),
-        "api_version": _one_of(config, "apiVersion", API_VERSIONS, "v1"),
-        "strict_ordering": _flag(config, "strictOrdering", True),
-        "rate_limit_per_second": _positive_int(config, "rateLimitPerSecond", 100),
-        "retry_horizon": timedelta(seconds=_positive_int(config, "retryHorizonSeconds", 3 * 3600)),
-        "convert_to_unix_time": _flag(config, "convertToUnixTime", False),
-        "cio_identifiers": _flag(config, "cioIdentifiers", False),
-        "deduplication_ids": _flag(config, "deduplicationIds", False),
-        "check_limits": _flag(config, "checkLimits", False),
+        "api_version": _one_of(config, "apiVersion", API_VERSIONS, _default("api_version")),
+        "strict_ordering": _flag(config, "strictOrdering", _default("strict_ordering")),
+        "rate_limit_per_second": _positive_int(
+            config, "rateLimitPerSecond", _default("rate_limit_per_second")
+        ),
+        "retry_horizon": timedelta(
+            seconds=_positive_int(
+                config, "retryHorizonSeconds", int(_default("retry_horizon").total_seconds())
+            )
+        ),
+        "convert_to_unix_time": _flag(config, "convertToUnixTime", _default("convert_to_unix_time")),
+        "cio_identifiers": _flag(config, "cioIdentifiers", _default("cio_identifiers")),
+        "deduplication_ids": _flag(config, "deduplicationIds", _default("deduplication_ids")),
+        "check_limits": _flag(config, "checkLimits", _default("check_limits")),
     }
     _merge_consent_management(config, fields)
     return fields
@@ -113,7 +150,7 @@ def _required_string(config: Mapping[str, Any], key: str) -> str:
 def _data_center(config: Mapping[str, Any]) -> str:
     if config.get("datacenterEU") is True and "datacenter" not in config:
         return "EU"  # older RudderStack configs had a checkbox instead of the choice
-    value = _string(config, "datacenter").upper() or "US"
+    value = _string(config, "datacenter").upper() or _default("data_center")
     if value not in DATA_CENTERS:
         raise ConfigError("datacenter", f"must be US or EU, got {value!r}")
     return value

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+
+from tests.support.fake_customerio import FakeCustomerIO, running_fake
 
 BACKEND = os.environ.get("CIO_TEST_BACKEND", "services" if not settings.EMBEDDED else "embedded")
 ON_SERVICES = not settings.EMBEDDED and not settings.CELERY_EMBEDDED_BROKER
@@ -34,13 +37,32 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def rings(monkeypatch) -> list[list[int]]:
-    """Every doorbell ring (the destination ids it names), recorded instead of sent as a Celery message."""
-    from delivery import doorbell
+class Rings(list):
+    """Every doorbell ring in order, each as the sorted ids of the destinations it names; `forced`
+    says, ring by ring, whether it was forced past de-duplication (workers and the sweeper force)."""
 
-    rung: list[list[int]] = []
-    monkeypatch.setattr(
-        doorbell, "ring", lambda destination_ids, **kwargs: rung.append(list(destination_ids))
-    )
-    return rung
+    def __init__(self) -> None:
+        super().__init__()
+        self.forced: list[bool] = []
+
+    def ring(self, destination_ids, *, force: bool = False) -> None:
+        self.append(sorted(destination_ids))
+        self.forced.append(force)
+
+
+@pytest.fixture
+def rings(monkeypatch) -> Rings:
+    """Doorbell rings, recorded instead of sent as Celery messages."""
+    from delivery.engine import doorbell
+
+    recorded = Rings()
+    monkeypatch.setattr(doorbell, "ring", recorded.ring)
+    return recorded
+
+
+@pytest.fixture
+def fake(settings) -> Iterator[FakeCustomerIO]:
+    """A fake Customer.io Track API on 127.0.0.1 that both data centers' settings point at."""
+    with running_fake() as server:
+        settings.CIO_TRACK_URL_US = settings.CIO_TRACK_URL_EU = server.url
+        yield server

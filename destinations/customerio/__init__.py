@@ -1,10 +1,10 @@
 """The Customer.io transformer: Segment/RudderStack-spec messages to Track API requests.
 
-Pure Python, no Django and no I/O: the delivery engine calls `transform` (one message) or
-`transform_stream` (one destination's stream), then sends what comes back.
+Pure Python, no Django and no I/O: the delivery engine calls `transform_stream` (one destination's
+claimed messages) and sends what comes back; the event tester previews one message with `transform`.
 """
 
-from destinations.customerio.batching import combine
+from destinations.customerio.batching import Combined, combine
 from destinations.customerio.config import TransformConfig
 from destinations.customerio.endpoints import HOSTS
 from destinations.customerio.errors import ConfigurationError, InstrumentationError, TransformError
@@ -18,8 +18,9 @@ from destinations.customerio.limits import (
     MAX_ID_BYTES,
     MAX_ITEM_BYTES,
 )
+from destinations.customerio.message import is_identifier, person_key
 from destinations.customerio.outgoing import OutgoingRequest, encode_json
-from destinations.customerio.stream import StreamResult, transform_stream
+from destinations.customerio.stream import Stream, StreamResult, failing, transform_stream
 from destinations.customerio.transform import transform
 
 __all__ = [
@@ -32,14 +33,19 @@ __all__ = [
     "MAX_EVENT_NAME_BYTES",
     "MAX_ID_BYTES",
     "MAX_ITEM_BYTES",
+    "Combined",
     "ConfigurationError",
     "InstrumentationError",
     "OutgoingRequest",
+    "Stream",
     "StreamResult",
     "TransformConfig",
     "TransformError",
     "combine",
     "encode_json",
+    "failing",
+    "is_identifier",
+    "person_key",
     "transform",
     "transform_stream",
 ]

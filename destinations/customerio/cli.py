@@ -60,10 +60,9 @@ def _batch_results(inputs: Iterable[tuple[int, tuple[Any, Any] | TransformError]
             refused.append(StreamResult([index], error=error))
             continue
         accepted.append((index, message))
-    results = transform_stream([message for _, message in accepted], stream_config)
-    renumbered = [StreamResult([accepted[i][0] for i in r.messages], r.request, r.error) for r in results]
-    sent = [result for result in renumbered if result.request is not None]
-    failed = sorted((r for r in renumbered + refused if r.error is not None), key=lambda r: r.messages[0])
+    results = transform_stream(dict(accepted), stream_config).results()
+    sent = [result for result in results if result.request is not None]
+    failed = sorted((r for r in results + refused if r.error is not None), key=lambda r: r.messages[0])
     return sent + failed
 
 

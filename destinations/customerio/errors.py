@@ -16,6 +16,11 @@ class TransformError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def title(self) -> str:
+        """How the delivery log and the event tester name it: "Instrumentation error"."""
+        return f"{self.kind.capitalize()} error"
+
     def to_dict(self) -> dict[str, str]:
         return {"message": self.message, "kind": self.kind}
 

@@ -153,12 +153,25 @@ def with_external_id(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
+def is_identifier(value: Any) -> bool:
+    """A value a person can be known by: a string that is not blank, or a number (not a boolean).
+
+    The ingestion API accepts a message only if its userId or anonymousId is one, and the person
+    whose deliveries keep their order is the first of the two that is one.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    return isinstance(value, int | float)
+
+
 def person_key(message: Any) -> str:
-    """The ordering key of DESIGN.md invariant 4: userId, else anonymousId."""
+    """The ordering key of DESIGN.md invariant 4: userId, else anonymousId ("" for neither)."""
     if not isinstance(message, dict):
         return ""
     for field in ("userId", "anonymousId"):
         value = message.get(field)
-        if present(value):
-            return text(value) if isinstance(value, str | int | float) else repr(value)
+        if is_identifier(value):
+            return text(value)
     return ""

@@ -5,11 +5,7 @@ Imported explicitly by the test modules that use them.
 
 from __future__ import annotations
 
-import base64
-import itertools
 import logging
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -17,28 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from destinations.models import Destination, Source
-from tests.support.fake_customerio import FakeCustomerIO, running_fake
 
-API_KEY = "0123456789abcdef0a1b"
 OTHER_API_KEY = "fedcba9876543210" * 4
-SITE_ID = "a1b2c3d4e5f6a7b8c9d0"
-_numbers = itertools.count(1)
-
-
-def secret_forms(site_id: str, api_key: str) -> list[str]:
-    """The API key as itself, and inside the HTTP Basic credentials that would carry it."""
-    return [api_key, base64.b64encode(f"{site_id}:{api_key}".encode()).decode()]
-
-
-def make_source(name: str | None = None, **fields: Any) -> Source:
-    return Source.objects.create(name=name or f"source {next(_numbers)}", **fields)
-
-
-def make_destination(*sources: Source, **fields: Any) -> Destination:
-    values = {"name": f"Customer.io {next(_numbers)}", "site_id": SITE_ID, "api_key": API_KEY, **fields}
-    destination = Destination.objects.create(**values)
-    destination.sources.set(sources)
-    return destination
 
 
 def admin_url(obj: Source | Destination, view: str) -> str:
@@ -47,14 +23,6 @@ def admin_url(obj: Source | Destination, view: str) -> str:
 
 def page(response) -> str:
     return response.content.decode()
-
-
-@pytest.fixture
-def fake_customerio(settings) -> Iterator[FakeCustomerIO]:
-    """A fake Track API that both data centers point at."""
-    with running_fake() as fake:
-        settings.CIO_TRACK_URL_US = settings.CIO_TRACK_URL_EU = fake.url
-        yield fake
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from delivery.admin_views.activity import activity
-from tests.admin.tools_factories import make_deliveries, make_destination, secrets
+from delivery.admin.activity import activity
+from tests.support.factories import make_deliveries, make_destination, secret_forms
 
 pytest_plugins = ["tests.admin.tools_fixtures"]
 pytestmark = pytest.mark.django_db
@@ -134,7 +134,7 @@ def test_a_banner_says_when_customerio_rejected_the_credentials(superuser_client
     assert 'class="relay-banner" role="alert"' in response.content.decode()
     assert "Customer.io rejected this destination's credentials" in text
     assert "Customer.io answered 401: Unauthorized" in text
-    for secret in secrets():
+    for secret in secret_forms():
         assert secret not in response.content.decode()
 
 

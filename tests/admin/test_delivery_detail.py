@@ -9,7 +9,8 @@ import re
 import pytest
 
 from delivery.models import Delivery
-from tests.admin.log_fixtures import ago, make_attempt, make_delivery, make_destination, reload, viewer
+from tests.admin.log_fixtures import ago, viewer
+from tests.support.factories import make_attempt, make_delivery, make_destination, message, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -32,11 +33,11 @@ def text(response) -> str:
 def failed_after_retries() -> Delivery:
     """A track call Customer.io answered 503, then 400: failed, with the reason in words."""
     delivery = make_delivery(
-        make_destination("Customer.io US"),
-        user_id="ann",
+        make_destination(name="Customer.io US"),
+        message(user_id="ann"),
         received=ago(minutes=5),
         status="failed",
-        attempts=2,
+        attempt_count=2,
         last_status_code=400,
         reason="Customer.io answered 400: attribute names must be under 150 bytes",
         requests=[SENT],
@@ -126,12 +127,12 @@ def test_authorization_is_never_shown(admin_client):
 def test_the_persons_neighbouring_deliveries_are_in_order(admin_client):
     # Given ann's twelve deliveries to one destination, and others' around them
     destination = make_destination()
-    other = make_destination(source=destination.sources.first())
+    other = make_destination(destination.sources.first())
     ann = []
     for index in range(12):
-        ann.append(make_delivery(destination, user_id="ann", event=f"Step {index}"))
-        make_delivery(destination, user_id="bob")
-        make_delivery(other, user_id="ann")
+        ann.append(make_delivery(destination, message(user_id="ann", event=f"Step {index}")))
+        make_delivery(destination, message(user_id="bob"))
+        make_delivery(other, message(user_id="ann"))
     current = ann[6]
     # When the seventh one's page is shown
     response = admin_client.get(detail_url(current))
@@ -150,7 +151,7 @@ def test_the_same_events_other_deliveries_are_linked(admin_client):
             field: getattr(delivery, field)
             for field in ("event", "source", "message_type", "event_name", "person", "next_attempt_at")
         },
-        destination=make_destination("EU workspace", delivery.source),
+        destination=make_destination(delivery.source, name="EU workspace"),
         created_at=delivery.created_at,
     )
     section = admin_client.get(detail_url(delivery)).content.decode().split('id="delivery-siblings"')[1]
@@ -189,7 +190,9 @@ class TestReplayButton:
         assert "attribute names must be under 150 bytes" in text(response)
 
     def test_a_delivered_one_has_no_button_and_a_post_changes_nothing(self, admin_client):
-        delivery = make_delivery(make_destination(), status="delivered", attempts=1, last_status_code=200)
+        delivery = make_delivery(
+            make_destination(), status="delivered", attempt_count=1, last_status_code=200
+        )
         assert "/replay/" not in admin_client.get(detail_url(delivery)).content.decode()
         response = admin_client.post(f"/admin/delivery/delivery/{delivery.pk}/replay/", follow=True)
         assert "only failed or filtered deliveries can be replayed" in text(response)

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from delivery.models import Delivery
 from destinations.models import Source
-from tests.admin.log_fixtures import LOG_URL, ago, make_delivery, make_destination
+from tests.admin.log_fixtures import LOG_URL, ago
+from tests.support.factories import make_delivery, make_destination, message
 
 pytestmark = pytest.mark.django_db
 
@@ -32,14 +33,13 @@ def listed_ids(response) -> list[int]:
 
 def test_each_row_shows_what_happened_to_the_delivery(admin_client):
     # Given a failed track call to a destination, tried three times, and replayed once
-    destination = make_destination("Customer.io US", Source.objects.create(name="web app"))
+    destination = make_destination(Source.objects.create(name="web app"), name="Customer.io US")
     failed = make_delivery(
         destination,
-        user_id="ann",
-        event="Order Completed",
+        message(user_id="ann", event="Order Completed"),
         received=ago(minutes=3),
         status="failed",
-        attempts=3,
+        attempt_count=3,
         last_status_code=400,
         replay_count=1,
         replayed_at=ago(minutes=1),
@@ -82,15 +82,15 @@ class TestFilters:
 
     def test_by_message_type(self, admin_client):
         destination = make_destination()
-        identify = make_delivery(destination, type="identify", event="")
-        make_delivery(destination, type="track")
+        identify = make_delivery(destination, message("identify", event=""))
+        make_delivery(destination, message("track"))
         response = admin_client.get(LOG_URL, {"type": "identify"})
         assert listed_ids(response) == [identify.pk]
         assert "By message type" in response.content.decode()
 
     def test_by_destination(self, admin_client):
         source = Source.objects.create(name="web")
-        mine, other = make_destination("mine", source), make_destination("other", source)
+        mine, other = make_destination(source, name="mine"), make_destination(source, name="other")
         wanted = make_delivery(mine)
         make_delivery(other)
         assert listed_ids(admin_client.get(LOG_URL, {"destination__id__exact": mine.pk})) == [wanted.pk]
@@ -150,16 +150,16 @@ class TestSearch:
 
     def test_by_user_id(self, admin_client):
         destination = make_destination()
-        ann = [make_delivery(destination, user_id="ann") for _ in range(2)]
-        make_delivery(destination, user_id="anne")
+        ann = [make_delivery(destination, message(user_id="ann")) for _ in range(2)]
+        make_delivery(destination, message(user_id="anne"))
         assert listed_ids(admin_client.get(LOG_URL, {"q": "ann"})) == [ann[1].pk, ann[0].pk]
 
     def test_by_anonymous_id_finds_the_person_it_became(self, admin_client):
         # Given an anonymous visitor's page view, and their track call once they logged in as "ann"
         destination = make_destination()
-        visit = make_delivery(destination, type="page", user_id="", anonymous_id="anon-7", event="Home")
-        later = make_delivery(destination, user_id="ann", anonymous_id="anon-7")
-        make_delivery(destination, user_id="bob", anonymous_id="anon-8")
+        visit = make_delivery(destination, message("page", user_id="", anonymous_id="anon-7", event="Home"))
+        later = make_delivery(destination, message(user_id="ann", anonymous_id="anon-7"))
+        make_delivery(destination, message(user_id="bob", anonymous_id="anon-8"))
         # When the log is searched for the anonymous id
         listed = listed_ids(admin_client.get(LOG_URL, {"q": "anon-7"}))
         # Then both of that person's deliveries are listed
@@ -168,27 +168,27 @@ class TestSearch:
     def test_by_email_finds_that_persons_deliveries(self, admin_client):
         destination = make_destination()
         identify = make_delivery(
-            destination, type="identify", user_id="ann", email="ann@example.com", event=""
+            destination, message("identify", user_id="ann", email="ann@example.com", event="")
         )
-        track = make_delivery(destination, user_id="ann")
-        make_delivery(destination, user_id="bob", type="identify", email="bob@example.com", event="")
+        track = make_delivery(destination, message(user_id="ann"))
+        make_delivery(destination, message("identify", user_id="bob", email="bob@example.com", event=""))
         listed = listed_ids(admin_client.get(LOG_URL, {"q": "ann@example.com"}))
         assert listed == [track.pk, identify.pk]
 
     def test_by_event_name(self, admin_client):
         destination = make_destination()
-        paid = make_delivery(destination, user_id="bob", event="Paid")
-        make_delivery(destination, user_id="bob", event="Signed Up")
+        paid = make_delivery(destination, message(user_id="bob", event="Paid"))
+        make_delivery(destination, message(user_id="bob", event="Signed Up"))
         assert listed_ids(admin_client.get(LOG_URL, {"q": "Paid"})) == [paid.pk]
 
     def test_by_message_id(self, admin_client):
         destination = make_destination()
-        wanted = make_delivery(destination, message_id="3d9c-msg")
+        wanted = make_delivery(destination, message(message_id="3d9c-msg"))
         make_delivery(destination)
         assert listed_ids(admin_client.get(LOG_URL, {"q": " 3d9c-msg "})) == [wanted.pk]
 
     def test_is_an_exact_match(self, admin_client):
-        make_delivery(make_destination(), user_id="ann", event="Paid")
+        make_delivery(make_destination(), message(user_id="ann", event="Paid"))
         for partial in ("an", "Pai", "paid"):
             assert listed_ids(admin_client.get(LOG_URL, {"q": partial})) == []
 
@@ -196,9 +196,11 @@ class TestSearch:
 class TestCost:
     def list_queries(self, admin_client, count: int) -> list[str]:
         source = Source.objects.create(name=f"shared by {count}")
-        destinations = [make_destination(f"d{count}-{n}", source) for n in range(3)]
+        destinations = [make_destination(source, name=f"d{count}-{n}") for n in range(3)]
         for index in range(count):
-            make_delivery(destinations[index % 3], user_id=f"p{index}", status="failed", replay_count=1)
+            make_delivery(
+                destinations[index % 3], message(user_id=f"p{index}"), status="failed", replay_count=1
+            )
         with CaptureQueriesContext(connection) as captured:
             assert admin_client.get(LOG_URL).status_code == 200
         return [query["sql"] for query in captured.captured_queries]
@@ -220,7 +222,7 @@ class TestCost:
         # Given more deliveries than the list counts ahead of the page (10 pages of 2, here)
         monkeypatch.setattr(admin.site._registry[Delivery], "list_per_page", 2)
         destination = make_destination()
-        made = [make_delivery(destination, user_id=f"p{n}") for n in range(30)]
+        made = [make_delivery(destination, message(user_id=f"p{n}")) for n in range(30)]
         # When the first page is shown
         first = admin_client.get(LOG_URL).content.decode()
         # Then it says there are more than it counted, with links to the next pages but no last page

@@ -14,23 +14,14 @@ from django.utils import timezone
 
 from destinations.models import Destination
 from tests.admin import config_fixtures
-from tests.admin.config_fixtures import (
-    API_KEY,
-    OTHER_API_KEY,
-    SITE_ID,
-    admin_url,
-    make_destination,
-    make_source,
-    page,
-    secret_forms,
-)
+from tests.admin.config_fixtures import OTHER_API_KEY, admin_url, page
+from tests.support.factories import API_KEY, SITE_ID, make_destination, make_source, secret_forms
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
 
 # Fixtures the tests below take by name.
 debug_logs = config_fixtures.debug_logs
-fake_customerio = config_fixtures.fake_customerio
 viewer = config_fixtures.viewer
 
 ADD_URL = reverse("admin:destinations_destination_add")
@@ -261,17 +252,17 @@ def region_answer(fake, region: str, status: int = 200):
     fake.answer(status, body=body if status == 200 else {"meta": {"error": "Unauthorized"}}, path=REGION_PATH)
 
 
-def test_working_credentials_are_reported_as_working(admin_client, fake_customerio, debug_logs):
+def test_working_credentials_are_reported_as_working(admin_client, fake, debug_logs):
     # Given a US destination, and Customer.io accepting its credentials
     destination = make_destination(data_center="US")
-    region_answer(fake_customerio, "us")
+    region_answer(fake, "us")
     # When an admin presses Test credentials on its page
     response = press_test_credentials(admin_client, destination)
     # Then they are back on the page, told the credentials work
     assert response.redirect_chain[-1][0] == admin_url(destination, "change")
     assert messages_of(response) == [f"The credentials of “{destination.name}” work (US data center)."]
     # And Customer.io was asked with them, as HTTP Basic site_id:api_key
-    (request,) = fake_customerio.requests(REGION_PATH)
+    (request,) = fake.requests(REGION_PATH)
     assert request.method == "GET"
     credentials = base64.b64encode(f"{SITE_ID}:{API_KEY}".encode()).decode()
     assert request.headers["Authorization"] == f"Basic {credentials}"
@@ -279,9 +270,9 @@ def test_working_credentials_are_reported_as_working(admin_client, fake_customer
     assert_no_api_key(debug_logs.text)
 
 
-def test_rejected_credentials_say_which_ones_to_check(admin_client, fake_customerio, debug_logs):
+def test_rejected_credentials_say_which_ones_to_check(admin_client, fake, debug_logs):
     destination = make_destination()
-    region_answer(fake_customerio, "us", status=401)
+    region_answer(fake, "us", status=401)
     response = press_test_credentials(admin_client, destination)
     (message,) = messages_of(response)
     assert message.startswith(f"Customer.io rejected the credentials of “{destination.name}” (HTTP 401)")
@@ -294,17 +285,17 @@ def test_rejected_credentials_say_which_ones_to_check(admin_client, fake_custome
     assert_no_api_key(debug_logs.text)
 
 
-def test_a_403_is_a_rejection_too(admin_client, fake_customerio):
+def test_a_403_is_a_rejection_too(admin_client, fake):
     destination = make_destination()
-    region_answer(fake_customerio, "us", status=403)
+    region_answer(fake, "us", status=403)
     (message,) = messages_of(press_test_credentials(admin_client, destination))
     assert "rejected the credentials" in message and "(HTTP 403)" in message
 
 
 @pytest.mark.parametrize(("configured", "answered"), [("US", "eu"), ("EU", "us")])
-def test_credentials_of_the_other_region_are_flagged(admin_client, fake_customerio, configured, answered):
+def test_credentials_of_the_other_region_are_flagged(admin_client, fake, configured, answered):
     destination = make_destination(data_center=configured)
-    region_answer(fake_customerio, answered)
+    region_answer(fake, answered)
     response = press_test_credentials(admin_client, destination)
     (message,) = response.context["messages"]
     assert message.level_tag == "warning"
@@ -329,17 +320,17 @@ def test_customerio_unreachable_is_said_plainly(admin_client, settings, debug_lo
     assert_no_api_key(debug_logs.text)
 
 
-def test_a_customerio_outage_is_not_taken_for_bad_credentials(admin_client, fake_customerio):
+def test_a_customerio_outage_is_not_taken_for_bad_credentials(admin_client, fake):
     destination = make_destination()
-    fake_customerio.answer(503, path=REGION_PATH)
+    fake.answer(503, path=REGION_PATH)
     (message,) = messages_of(press_test_credentials(admin_client, destination))
     assert message.startswith("Could not reach Customer.io") and "(answered HTTP 503)" in message
 
 
-def test_the_list_action_tests_each_chosen_destination(admin_client, fake_customerio):
+def test_the_list_action_tests_each_chosen_destination(admin_client, fake):
     # Given two destinations, one of whose keys Customer.io rejects
     good, bad = make_destination(name="Good"), make_destination(name="Bad", api_key=OTHER_API_KEY)
-    fake_customerio.answer(
+    fake.answer(
         401,
         path=REGION_PATH,
         match=lambda request: request.headers["Authorization"].endswith(
@@ -369,10 +360,10 @@ def test_test_credentials_of_a_missing_destination_says_so(admin_client):
     assert "with ID “999999” doesn\N{RIGHT SINGLE QUOTATION MARK}t exist" in messages_of(response)[0]
 
 
-def test_a_viewer_may_not_test_credentials(viewer, fake_customerio):
+def test_a_viewer_may_not_test_credentials(viewer, fake):
     destination = make_destination()
     assert viewer.post(admin_url(destination, "test_credentials")).status_code == 403
-    assert fake_customerio.requests() == []
+    assert fake.requests() == []
 
 
 def test_the_change_page_has_a_test_credentials_button(admin_client):

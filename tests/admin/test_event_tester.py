@@ -13,11 +13,12 @@ from django.test import Client
 from django.urls import reverse
 
 from cio_project.log_redaction import MASK
-from delivery import transport
 from delivery.models import Delivery, Event
-from destinations.customerio import TransformConfig, transform
+from destinations.customerio import transform
 from destinations.models import Source
-from tests.admin.tools_factories import make_destination, make_event, make_source, secrets
+from destinations.rudderstack_config import transform_config
+from destinations.track_api import transport
+from tests.support.factories import make_destination, make_source, secret_forms, store_event
 
 pytest_plugins = ["tests.admin.tools_fixtures"]
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def words(text: str) -> str:
 
 def expected_requests(message: dict, destination) -> list[dict]:
     """What the engine's own calls make of the event: the transformer, the HTTP module's URL and headers."""
-    config = TransformConfig.from_mapping(destination.transformer_config())
+    config = transform_config(destination)
     return [
         {
             "method": request.method,
@@ -117,7 +118,7 @@ def test_the_api_key_is_in_no_page(superuser_client, fakes):
     # Then neither the key nor the Basic header that carries it appears, and Authorization is masked
     for page in pages:
         assert page.status_code == 200
-        for secret in secrets():
+        for secret in secret_forms():
             assert secret not in page.content.decode()
     assert pages[1].context["preview"].requests[0].headers["Authorization"] == MASK
     assert f"Authorization</th><td><code>{MASK}</code>" in pages[1].content.decode()
@@ -183,7 +184,7 @@ def test_the_filter_verdict_is_the_engines(superuser_client, fakes, fields, even
 def test_a_stored_event_is_picked_by_id_and_by_message_id(superuser_client, fakes):
     # Given a stored event
     destination = make_destination()
-    event = make_event(destination.sources.first(), {**MESSAGES["track"], "messageId": "m-42"})
+    event = store_event(destination.sources.first(), {**MESSAGES["track"], "messageId": "m-42"})
     for reference in (str(event.pk), "m-42"):
         # When it is picked by its id or its messageId
         response = preview(superuser_client, destination.pk, stored=reference)
@@ -195,7 +196,7 @@ def test_a_stored_event_is_picked_by_id_and_by_message_id(superuser_client, fake
 
 def test_the_delivery_log_can_link_straight_to_a_preview(superuser_client, fakes):
     destination = make_destination()
-    event = make_event(destination.sources.first(), MESSAGES["identify"])
+    event = store_event(destination.sources.first(), MESSAGES["identify"])
     response = superuser_client.get(URL, {"event": event.pk, "destination": destination.pk})
     assert response.status_code == 200
     assert_shows(response, expected_requests(event.payload, destination))
@@ -230,7 +231,7 @@ def test_the_delivery_log_can_link_straight_to_a_preview(superuser_client, fakes
 def test_bad_input_is_a_form_error_naming_the_field(superuser_client, fakes, event, stored, field, error):
     destination = make_destination()
     if stored == "1":
-        stored = str(make_event(destination.sources.first(), MESSAGES["identify"]).pk)
+        stored = str(store_event(destination.sources.first(), MESSAGES["identify"]).pk)
     response = preview(superuser_client, destination.pk, event, stored)
     assert response.status_code == 200
     form = response.context["form"]
@@ -242,8 +243,8 @@ def test_bad_input_is_a_form_error_naming_the_field(superuser_client, fakes, eve
 
 def test_a_message_id_sent_by_two_sources_asks_for_the_event_id(superuser_client, fakes):
     destination = make_destination()
-    first = make_event(destination.sources.first(), {**MESSAGES["track"], "messageId": "same"})
-    second = make_event(make_source(), {**MESSAGES["track"], "messageId": "same"})
+    first = store_event(destination.sources.first(), {**MESSAGES["track"], "messageId": "same"})
+    second = store_event(make_source(), {**MESSAGES["track"], "messageId": "same"})
     response = preview(superuser_client, destination.pk, stored="same")
     assert f"give the event id instead (one of {second.pk}, {first.pk})" in page_text(response)
 
@@ -294,7 +295,7 @@ def test_send_for_real_stores_the_event_with_one_pending_delivery_and_opens_it(
 
 def test_sending_the_same_event_twice_stores_two_events(superuser_client, fakes, rings):
     destination = make_destination()
-    stored = make_event(destination.sources.first(), {**MESSAGES["identify"], "messageId": "same"})
+    stored = store_event(destination.sources.first(), {**MESSAGES["identify"], "messageId": "same"})
     first = send(superuser_client, destination.pk, stored=str(stored.pk))
     second = send(superuser_client, destination.pk, stored=str(stored.pk))
     assert first.status_code == second.status_code == 302

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.admin.log_fixtures import LOG_URL, make_delivery, make_destination, reload, viewer
+from tests.admin.log_fixtures import LOG_URL, viewer
+from tests.support.factories import make_delivery, make_destination, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +108,7 @@ def test_a_non_staff_user_cannot_replay(client, django_user_model):
 
 def test_a_huge_selection_is_replayed_in_runs_of_the_limit(admin_client, monkeypatch):
     # Given more failed deliveries than one replay takes (two, here)
-    monkeypatch.setattr("delivery.admin.REPLAY_LIMIT", 2)
+    monkeypatch.setattr("delivery.admin.log.REPLAY_LIMIT", 2)
     destination = make_destination()
     failed = [make_delivery(destination, status="failed") for _ in range(3)]
     # When all are selected

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from destinations.models import Source
 from tests.admin import config_fixtures
-from tests.admin.config_fixtures import admin_url, make_destination, make_source, page
+from tests.admin.config_fixtures import admin_url, page
+from tests.support.factories import make_destination, make_source
 
 pytestmark = pytest.mark.django_db
 

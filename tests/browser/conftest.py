@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from tests.conftest import BACKEND
-from tests.delivery.conftest import FAST_WORKER
+from tests.engine.conftest import FAST_WORKER
 from tests.support import processes
 from tests.support.fake_customerio import FakeCustomerIO
 from tests.support.services import free_port

@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from destinations.models import Destination, Source
+from destinations.rudderstack_config import to_config
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "0123456789abcdef0123"
@@ -177,7 +178,7 @@ def test_import_rudderstack_config_from_a_file(tmp_path):
     assert destination.enable_in_app_messages is True
     assert list(destination.sources.values_list("name", flat=True)) == ["web"]
     # and its config round-trips to what the transformer will get
-    config = destination.transformer_config()
+    config = to_config(destination)
     assert config["siteID"] == RUDDERSTACK_CONFIG["siteID"]
     assert config["whitelistedEvents"] == [{"eventName": "Order Completed"}, {"eventName": "Signed Up"}]
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -116,14 +115,12 @@ def test_typed_helpers_read_and_reject(monkeypatch):
     monkeypatch.setenv("X_BOOL", "Yes")
     monkeypatch.setenv("X_INT", " 42 ")
     monkeypatch.setenv("X_LIST", "a, b,,c ")
-    monkeypatch.setenv("X_SECONDS", "90")
     monkeypatch.setenv("X_SMALL", "0")
     monkeypatch.setenv("X_URL", "https://relay.example.com/")
     # Then each helper returns its type, or the default when unset
     assert env.env_bool("X_BOOL", False) is True
     assert env.env_int("X_INT", 0) == 42
     assert env.env_list("X_LIST", []) == ["a", "b", "c"]
-    assert env.env_seconds("X_SECONDS", timedelta(0)) == timedelta(seconds=90)
     assert env.env_int("X_UNSET", 7) == 7
     assert env.env_http_url("X_URL", "") == "https://relay.example.com"
     # an optional URL (empty default) may stay unset; a required one falls back to its default

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from delivery.api import ratelimit, sources
+from delivery.ingestion import sources, throttle
 from destinations.models import Destination, Source
+from tests.support.factories import make_destination, make_source
 
 
 def basic_auth(write_key: str) -> str:
@@ -45,7 +46,7 @@ class Sender:
 @pytest.fixture(autouse=True)
 def fresh_caches():
     sources.forget_all()
-    ratelimit._local_counts.clear()
+    throttle._local_counts.clear()
     yield
     sources.forget_all()
 
@@ -57,14 +58,12 @@ def no_celery_messages(rings) -> None:
 
 @pytest.fixture
 def source(db) -> Source:
-    return Source.objects.create(name="Web app")
+    return make_source("Web app")
 
 
 @pytest.fixture
 def destination(source) -> Destination:
-    destination = Destination.objects.create(name="Customer.io production", site_id="site", api_key="key")
-    destination.sources.add(source)
-    return destination
+    return make_destination(source, name="Customer.io production")
 
 
 @pytest.fixture

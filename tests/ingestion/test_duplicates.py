@@ -18,7 +18,7 @@ def test_a_repeated_message_id_is_answered_200_and_stored_once(sender, source, c
     # Given an event already stored
     assert sender.post("/v1/track", track(messageId="m-1")).status_code == 200
     # When an SDK retries it
-    with caplog.at_level(logging.INFO, logger="delivery.ingest"):
+    with caplog.at_level(logging.INFO, logger="delivery.ingestion.store"):
         response = sender.post("/v1/track", track(messageId="m-1"))
     # Then it is answered 200, not stored again, counted, and the log says so without the key
     assert response.status_code == 200

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import OperationalError, connection, connections
 
-from delivery import doorbell
+from delivery.engine import doorbell
 from delivery.models import Delivery, Event
 from tests.ingestion.conftest import Sender, track
 

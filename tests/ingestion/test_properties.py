@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from delivery.api.enrich import Arrival
-from delivery.api.errors import IngestError
-from delivery.api.validation import MESSAGE_TYPES
-from delivery.api.views import prepare
+from delivery.ingestion.enrich import Arrival
+from delivery.ingestion.errors import IngestError
+from delivery.ingestion.validation import MESSAGE_TYPES
+from delivery.ingestion.views import prepare
 from delivery.models import Event
 
 FIELDS = [

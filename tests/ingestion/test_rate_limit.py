@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.api import ratelimit
+from delivery.ingestion import throttle
 from destinations.models import Source
 from tests.ingestion.conftest import Sender, track
 
@@ -45,7 +45,7 @@ def test_with_redis_every_server_process_shares_the_count(sender, settings):
     settings.INGESTION_RATE_LIMIT_PER_SECOND = 2
     codes = []
     for index in range(8):
-        ratelimit._local_counts.clear()
+        throttle._local_counts.clear()
         codes.append(sender.post("/v1/track", track(messageId=f"shared-{index}")).status_code)
     # Then the count kept in Redis still refuses the excess
     assert 429 in codes

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from delivery.engine.filters import integrations_exclusion
 from delivery.models import Delivery
-from delivery.routing import integrations_exclusion
 from destinations.models import Destination
 from tests.ingestion.conftest import track
 

@@ -8,13 +8,12 @@ from collections import Counter
 import pytest
 import redis
 
-from delivery import engine
+from delivery.engine import loop as engine
+from delivery.engine.ratelimit import RateLimiter
 from delivery.models import Delivery
-from delivery.ratelimit import RateLimiter
-from tests.delivery.conftest import fake, make_delivery, make_destination, track
+from tests.support.factories import make_delivery, make_destination, track
 
 pytestmark = pytest.mark.django_db(transaction=True)
-__all__ = ["fake"]  # the fixture, imported for these tests
 
 
 class VanishingLimiter:
@@ -65,7 +64,7 @@ class HoldlessLimiter(VanishingLimiter):
 def test_a_429_while_the_limiter_is_down_sends_nothing_twice(fake, monkeypatch, settings):
     # Given ten people's events, a Customer.io that throttles the first request, and a limiter that
     # cannot hold the destination back
-    settings.DELIVERY_RETRY_BASE_DELAY = settings.DELIVERY_RETRY_MAX_DELAY = 0.01
+    settings.DELIVERY_RETRY_BASE_SECONDS = settings.DELIVERY_RETRY_MAX_SECONDS = 0.01
     destination = make_destination()
     for index in range(10):
         make_delivery(destination, track(f"p{index}", "Order"))

@@ -1,7 +1,7 @@
 """The Customer.io base URL comes only from settings: no event and no destination field can make the
 transport call another host, or another endpoint than the one for the event's own person.
 
-tests/delivery/test_transport.py shows transport.send() refusing non-canonical hosts; here whole
+tests/track_api/test_transport.py shows transport.send() refusing non-canonical hosts; here whole
 events with hostile ids and URL-shaped fields go through the engine, and every URL the HTTP session
 was asked for is recorded.
 """
@@ -13,13 +13,12 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from delivery import engine
+from delivery.engine import loop as engine
 from delivery.models import Delivery
 from destinations.models import Destination
-from tests.delivery.conftest import fake, make_delivery, make_destination, track
+from tests.support.factories import make_delivery, make_destination, track
 
 pytestmark = pytest.mark.django_db(transaction=True)
-__all__ = ["fake"]  # the fixture, imported for these tests
 
 HOSTILE_IDS = [
     "@evil.example/",

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from delivery.api.limits import MAX_NESTING_DEPTH
+from delivery.ingestion.limits import MAX_NESTING_DEPTH
 from delivery.models import Delivery, Event
 from destinations.models import Destination, Source
-from tests.delivery.conftest import FAST_WORKER
+from tests.engine.conftest import FAST_WORKER
 from tests.support import processes
 from tests.support.fake_customerio import running_fake
 from tests.support.processes import wait_until

@@ -21,10 +21,10 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
+from delivery.engine.replay import replay
 from delivery.models import Delivery
-from delivery.replay import replay
 from destinations.models import Destination, Source
-from tests.delivery.conftest import FAST_WORKER
+from tests.engine.conftest import FAST_WORKER
 from tests.security.test_admin_access import admin_urls
 from tests.support import processes
 from tests.support.fake_customerio import running_fake

@@ -14,7 +14,7 @@ import hmac
 import pytest
 from django.urls import get_resolver, reverse
 
-from delivery.api import sources
+from delivery.ingestion import sources
 from delivery.models import Delivery, Event
 from destinations import crypto
 from destinations.models import Destination, Source

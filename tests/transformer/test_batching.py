@@ -9,6 +9,7 @@ from destinations.customerio import (
     MAX_BATCH_BYTES,
     MAX_BATCH_ITEMS,
     MAX_ITEM_BYTES,
+    Combined,
     OutgoingRequest,
     combine,
     encode_json,
@@ -42,17 +43,18 @@ def test_batch_items_merge_into_one_request_in_input_order():
     # given three groups of two people
     entries = [(0, "u1", group("g0")), (1, "u2", group("g1", "u2")), (2, "u1", group("g2"))]
     # when they are combined
-    [(refs, request)] = combine(entries)
-    # then one batch carries all three, in order
-    assert refs == [0, 1, 2]
+    [combined] = combine(entries)
+    request = combined.request
+    # then one batch carries all three, in order, and says whose each item is
+    assert combined.refs == combined.item_refs == [0, 1, 2]
     assert [item["identifiers"]["object_id"] for item in request.body["batch"]] == ["g0", "g1", "g2"]
     assert (request.method, request.endpoint, request.headers) == ("POST", BATCH_URL, entries[0][2].headers)
 
 
 def test_requests_that_are_not_batches_pass_through_unchanged():
     request = single("E")
-    assert combine([("a", "u1", request)]) == [(["a"], request)]
-    assert combine([("a", "u1", request)])[0][1] is request
+    assert combine([("a", "u1", request)]) == [Combined(request, ["a"])]
+    assert combine([("a", "u1", request)])[0].request is request
 
 
 def test_batches_for_other_credentials_or_hosts_do_not_merge():
@@ -62,7 +64,7 @@ def test_batches_for_other_credentials_or_hosts_do_not_merge():
         (2, "u3", batched({"n": 2}, endpoint="https://track-eu.customer.io/api/v2/batch")),
         (3, "u4", batched({"n": 3})),
     ]
-    assert [refs for refs, _ in combine(entries)] == [[0, 3], [1], [2]]
+    assert [combined.refs for combined in combine(entries)] == [[0, 3], [1], [2]]
 
 
 def test_a_batch_holds_at_most_1000_items():
@@ -71,8 +73,8 @@ def test_a_batch_holds_at_most_1000_items():
     # when they are combined
     sent = combine(entries)
     # then they go out as 1000 + 1000 + 1, in order
-    assert [len(request.body["batch"]) for _, request in sent] == [MAX_BATCH_ITEMS, MAX_BATCH_ITEMS, 1]
-    assert [ref for refs, _ in sent for ref in refs] == list(range(2 * MAX_BATCH_ITEMS + 1))
+    assert [len(combined.request.body["batch"]) for combined in sent] == [MAX_BATCH_ITEMS, MAX_BATCH_ITEMS, 1]
+    assert [ref for combined in sent for ref in combined.refs] == list(range(2 * MAX_BATCH_ITEMS + 1))
 
 
 def test_a_batch_holds_at_most_500_kb():
@@ -81,10 +83,10 @@ def test_a_batch_holds_at_most_500_kb():
     # when they are combined
     sent = combine(entries)
     # then no body is over 500 KB, and each is as full as the limit allows
-    sizes = [len(encode_json(request.body)) for _, request in sent]
+    sizes = [len(encode_json(combined.request.body)) for combined in sent]
     assert all(size <= MAX_BATCH_BYTES for size in sizes)
     assert all(size + 30_011 > MAX_BATCH_BYTES for size in sizes[:-1])
-    assert sum(len(request.body["batch"]) for _, request in sent) == 40
+    assert sum(len(combined.request.body["batch"]) for combined in sent) == 40
 
 
 def test_an_item_over_32_kb_is_refused_alone_and_the_others_are_batched():
@@ -95,7 +97,7 @@ def test_an_item_over_32_kb_is_refused_alone_and_the_others_are_batched():
         {"type": "group", "groupId": "g2", "userId": "u3"},
     ]
     # when the stream is transformed
-    results = transform_stream(messages, config())
+    results = transform_stream(messages, config()).results()
     # then the two small ones share a batch and only the big one fails, naming the limit
     assert [result.messages for result in results] == [[0, 2], [1]]
     assert "32 KB" in results[1].error.message
@@ -107,12 +109,12 @@ def test_a_person_s_request_waits_for_their_items_in_the_open_batch():
     # when they are combined
     sent = combine(entries)
     # then the batch goes first
-    assert [refs for refs, _ in sent] == [[0], [1]]
+    assert [combined.refs for combined in sent] == [[0], [1]]
 
 
 def test_other_people_s_requests_may_go_before_the_open_batch():
     entries = [(0, "u1", group("g0")), (1, "u2", single("identify")), (2, "u1", group("g1"))]
-    assert [refs for refs, _ in combine(entries)] == [[1], [0, 2]]
+    assert [combined.refs for combined in combine(entries)] == [[1], [0, 2]]
 
 
 def test_a_person_s_item_for_another_batch_waits_for_their_items_in_the_first():
@@ -120,7 +122,7 @@ def test_a_person_s_item_for_another_batch_waits_for_their_items_in_the_first():
         (0, "u1", batched({"n": 0})),
         (1, "u1", batched({"n": 1}, headers={"Authorization": "Basic b"})),
     ]
-    assert [refs for refs, _ in combine(entries)] == [[0], [1]]
+    assert [combined.refs for combined in combine(entries)] == [[0], [1]]
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -152,17 +154,19 @@ def test_combine_keeps_every_person_s_order_and_the_limits(specs, max_items, max
     sent = combine(entries, max_items=max_items, max_bytes=max_bytes)
     # then every entry goes out exactly once
     delivered = []
-    for refs, request in sent:
+    for combined in sent:
+        refs, request = combined.refs, combined.request
         if request.is_batch:
             items = request.body["batch"]
             assert refs == [item["ref"] for item in items], "a batch lists its refs in item order"
+            assert combined.item_refs == refs, "each item's ref is handed back"
             assert len(items) <= max_items
             assert len(items) == 1 or len(encode_json(request.body)) <= max_bytes
             assert len({entries[ref][2].endpoint for ref in refs}) == 1
             assert request.endpoint == entries[refs[0]][2].endpoint
             delivered.extend(refs)
         else:
-            assert refs == [int(request.body["name"])]
+            assert refs == [int(request.body["name"])] and combined.item_refs is None
             assert request is entries[refs[0]][2], "a request that is not a batch passes through"
             delivered.extend(refs)
     assert sorted(delivered) == list(range(len(entries)))

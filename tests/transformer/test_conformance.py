@@ -41,7 +41,7 @@ def test_processor_case(case):
 def test_router_case(case):
     # given one destination's stream of messages
     # when the stream is transformed and combined
-    results = transform_stream(case["messages"], case["config"])
+    results = transform_stream(case["messages"], case["config"]).results()
     # then the outgoing requests and the failures are the reference's, in its order
     assert_router_results_match(case["expected"], [result.to_dict() for result in results])
 

@@ -95,6 +95,6 @@ def test_any_json_as_a_config(message, settings_):
 @settings(max_examples=100, deadline=None)
 @given(stream=st.lists(messages | json_values, max_size=8), settings_=configs)
 def test_any_stream(stream, settings_):
-    results = transform_stream(stream, settings_)
+    results = transform_stream(stream, settings_).results()
     indexes = sorted(index for result in results for index in result.messages)
     assert indexes == list(range(len(stream)))

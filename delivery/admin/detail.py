@@ -1,0 +1,82 @@
+"""A delivery's page: the event, the exact requests, every attempt, the person's neighbouring deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from cio_project.log_redaction import redact
+from delivery.admin.display import badge, change_link, pretty
+from delivery.models import Delivery, DeliveryAttempt, SentRequest
+from destinations.track_api.transport import UnknownHostError, redacted_headers, resolve_url
+
+# Deliveries shown before and after the current one in a person's history on the detail page.
+NEIGHBOURS = 5
+
+
+def detail_context(delivery: Delivery) -> dict[str, Any]:
+    """Everything the detail page shows about one delivery, read in a few indexed queries."""
+    siblings = delivery.event.deliveries.exclude(pk=delivery.pk)
+    attempts = delivery.attempts.select_related("sent_request").order_by(
+        "sent_request__started_at", "sent_request_id"
+    )
+    return {
+        "status_badge": badge(delivery),
+        "destination_link": change_link("admin:destinations_destination_change", delivery.destination),
+        "source_link": change_link("admin:destinations_source_change", delivery.source),
+        "dashboard_url": reverse("admin:destination_dashboard", args=[delivery.destination_id]),
+        "tester_url": reverse("admin:event_tester")
+        + f"?event={delivery.event_id}&destination={delivery.destination_id}",
+        "event": delivery.event,
+        "event_json": pretty(delivery.event.payload),
+        "requests": [pretty(request) for request in shown_requests(delivery.requests)],
+        "attempts": [attempt_row(attempt.sent_request, attempt) for attempt in attempts],
+        "neighbours": neighbours(delivery),
+        "siblings": siblings.select_related("destination").order_by("id"),
+    }
+
+
+def attempt_row(sent: SentRequest, attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "started_at": sent.started_at,
+        "duration_ms": sent.duration_ms,
+        "method": sent.method,
+        "url": redact(sent.url),
+        "status_code": sent.status_code,
+        "response_body": redact(sent.response_body),
+        "error": redact(attempt.error or sent.error),
+        "outcome": attempt.get_outcome_display(),
+        "outcome_value": attempt.outcome,
+    }
+
+
+def neighbours(delivery: Delivery) -> list[Delivery]:
+    """The person's deliveries to the same destination around this one, oldest first (id order)."""
+    if not delivery.person:
+        return []
+    same = Delivery.objects.filter(destination_id=delivery.destination_id, person=delivery.person)
+    fields = ("id", "status", "message_type", "event_name", "created_at", "last_status_code")
+    before = list(same.filter(id__lt=delivery.pk).order_by("-id").only(*fields)[:NEIGHBOURS])
+    after = list(same.filter(id__gt=delivery.pk).order_by("id").only(*fields)[:NEIGHBOURS])
+    return [*reversed(before), delivery, *after]
+
+
+def shown_requests(requests: Any) -> list[dict]:
+    """Delivery.requests as they went out: to the configured base URL, Authorization masked whatever
+    wrote them (recording already masks it)."""
+    shown = []
+    for request in requests if isinstance(requests, list) else []:
+        if not isinstance(request, dict):
+            continue
+        headers = request.get("headers") if isinstance(request.get("headers"), dict) else {}
+        endpoint = sent_to(request.get("endpoint"))
+        shown.append({**request, "endpoint": endpoint, "headers": redacted_headers(headers)})
+    return shown
+
+
+def sent_to(endpoint: Any) -> Any:
+    try:
+        return resolve_url(endpoint) if isinstance(endpoint, str) else endpoint
+    except UnknownHostError:
+        return endpoint

@@ -1,0 +1,229 @@
+"""The delivery log in the admin: every delivery, why it ended as it did, and a way to send it again.
+
+Built for a table of a million rows: the list reads one page in id order through an index, never
+counts the whole table, and shows only columns stored on the delivery (destination and source names
+come from two small lookups, not a join per row). Nothing here edits a delivery by hand; the only
+write is a replay, through delivery.engine.replay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from delivery.admin.detail import detail_context
+from delivery.admin.display import age, badge
+from delivery.admin.listing import (
+    LogChangeList,
+    LogPaginator,
+    MessageTypeFilter,
+    ReceivedFilter,
+    search_filter,
+)
+from delivery.engine.replay import REPLAYABLE, replay
+from delivery.models import Delivery
+
+# A replay action touches at most this many deliveries; the confirmation page says when it cuts.
+REPLAY_LIMIT = 10_000
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status_badge",
+        "message_type",
+        "event_name",
+        "person",
+        "destination_name",
+        "source_name",
+        "attempt_count",
+        "last_status_code",
+        "received",
+        "replayed",
+    )
+    list_display_links = ("id", "status_badge")
+    list_filter = ("status", MessageTypeFilter, "destination", "source", ReceivedFilter)
+    # The search box needs a field listed; get_search_results decides what a term matches.
+    search_fields = ("person",)
+    search_help_text = (
+        "Exact match, case-sensitive: a user id or anonymous id (with the deliveries filed under the "
+        "user id that anonymous id was identified as), an email address (the deliveries of the people "
+        "who have it), an event or page name, or a messageId."
+    )
+    ordering = ("-id",)
+    sortable_by = ()
+    list_per_page = 100
+    show_full_result_count = False
+    # Facet counts are a COUNT per filter choice over the whole log: too dear at a million rows.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = LogPaginator
+    actions = ["replay_selected"]
+    change_list_template = "admin/delivery/delivery/change_list.html"
+
+    # --- Read-only: the engine writes the log, people only read it and ask for replays ---------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.has_perm("delivery.change_delivery")
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # Deleting a selection across a million rows is not a button to offer; one at a time only.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    # --- The list ----------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Two small IN queries for a page's destinations and sources, rather than a join the
+        # planner might turn into a scan of every delivery.
+        return super().get_queryset(request).prefetch_related("destination", "source")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return LogChangeList
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0, **kwargs: Any
+    ) -> LogPaginator:
+        try:
+            page = max(1, min(int(request.GET.get("p", 1)), 10**9 // per_page))
+        except ValueError:
+            page = 1
+        return LogPaginator(queryset, per_page, page, orphans=orphans, **kwargs)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(search_filter(term)), False
+
+    @admin.display(description="status")
+    def status_badge(self, delivery: Delivery) -> str:
+        return badge(delivery)
+
+    @admin.display(description="destination")
+    def destination_name(self, delivery: Delivery) -> str:
+        return delivery.destination.name
+
+    @admin.display(description="source")
+    def source_name(self, delivery: Delivery) -> str:
+        return delivery.source.name
+
+    @admin.display(description="received")
+    def received(self, delivery: Delivery) -> str:
+        moment = delivery.created_at
+        return format_html('<span title="{}">{}</span>', moment.isoformat(), age(moment))
+
+    @admin.display(description="replayed")
+    def replayed(self, delivery: Delivery) -> str:
+        if not delivery.replay_count:
+            return ""
+        times = "" if delivery.replay_count == 1 else f" {delivery.replay_count} times"
+        return format_html(
+            '<span class="delivery-replayed" title="last replayed {}">replayed{}</span>',
+            age(delivery.replayed_at),
+            times,
+        )
+
+    # --- Replay --------------------------------------------------------------------------------
+
+    @admin.action(description="Retry / replay selected deliveries", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        replayable = queryset.filter(status__in=REPLAYABLE).order_by("id")
+        ids = list(replayable.values_list("id", flat=True)[:REPLAY_LIMIT])
+        if request.POST.get("post") == "yes":
+            count = replay(ids)
+            self.message_user(request, f"{count} {plural(count)} replayed: they are pending again.")
+            return None
+        selected, replayable_count = queryset.count(), replayable.count()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Replay deliveries",
+            "opts": self.model._meta,
+            "ids": ids,
+            "selected": selected,
+            "replayable": len(ids),
+            "skipped": selected - replayable_count,
+            "over_limit": replayable_count - len(ids),
+            "limit": REPLAY_LIMIT,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/delivery/delivery/replay_confirmation.html", context)
+
+    def replay_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        delivery = self.get_object(request, unquote(object_id))
+        if delivery is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_replay_permission(request):
+            return HttpResponse("You may not replay deliveries.", status=403)
+        if replay([delivery.pk]):
+            self.message_user(request, f"Delivery {delivery.pk} replayed: it is pending again.")
+        else:
+            self.message_user(
+                request,
+                f"Delivery {delivery.pk} is {delivery.get_status_display().lower()}: only failed or "
+                "filtered deliveries can be replayed.",
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(reverse("admin:delivery_delivery_change", args=[delivery.pk]))
+
+    def get_urls(self) -> list:
+        replay_view = self.admin_site.admin_view(require_POST(self.replay_view))
+        own = path("<path:object_id>/replay/", replay_view, name="delivery_delivery_replay")
+        return [own, *super().get_urls()]
+
+    # --- The detail page -----------------------------------------------------------------------
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        delivery = self.get_object(request, unquote(object_id))
+        if delivery is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_view_permission(request, delivery):
+            return HttpResponse("You may not view deliveries.", status=403)
+        context = {
+            **self.admin_site.each_context(request),
+            **detail_context(delivery),
+            "title": f"Delivery {delivery.pk}",
+            "opts": self.model._meta,
+            "original": delivery,
+            "can_replay": delivery.status in REPLAYABLE and self.has_replay_permission(request),
+            "can_delete": self.has_delete_permission(request, delivery),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/delivery/delivery/detail.html", context)
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Delivery | None:
+        queryset = self.get_queryset(request).select_related("event", "destination", "source")
+        try:
+            return queryset.get(pk=int(object_id))
+        except (ValueError, OverflowError, Delivery.DoesNotExist):
+            return None
+
+
+def plural(count: int) -> str:
+    return "delivery" if count == 1 else "deliveries"

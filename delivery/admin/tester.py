@@ -1,0 +1,188 @@
+"""The event tester: paste an event or pick a stored one, choose a destination, see what would be sent.
+
+Preview sends nothing. "Send for real" stores the event through the ingestion path (sending.py) and
+opens the delivery it made.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.views import View
+
+from delivery.admin import access, links
+from delivery.admin.preview import Preview, pretty, preview
+from delivery.admin.send_for_real import TESTER_SOURCE_NAME, Sent, as_ingested, send_for_real
+from delivery.ingestion.errors import IngestError
+from delivery.models import Event
+from destinations.models import Destination
+
+# Event ids are bigint: a longer number is a messageId, never an id the database could be asked for.
+MAX_EVENT_ID = 2**63 - 1
+JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+
+class DestinationChoice(forms.ModelChoiceField):
+    def label_from_instance(self, destination: Destination) -> str:
+        state = "" if destination.enabled else ", disabled"
+        return f"{destination.name} ({destination.data_center}, {destination.api_version}{state})"
+
+
+class EventTesterForm(forms.Form):
+    destination = DestinationChoice(queryset=Destination.objects.order_by("name"))
+    event = forms.CharField(
+        label="Event JSON",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 14, "cols": 80, "class": "vLargeTextField relay-code"}),
+        help_text=(
+            "One event as an SDK sends it, e.g. "
+            '{"type": "track", "userId": "ann", "event": "Order Completed", "properties": {"total": 20}}. '
+            "It is checked and filled in (messageId, receivedAt, timestamp) as the ingestion API does."
+        ),
+    )
+    stored_event = forms.CharField(
+        label="Or a stored event",
+        required=False,
+        max_length=Event._meta.get_field("message_id").max_length,
+        help_text="Its event id (as the delivery log shows it) or its messageId. It is previewed as stored.",
+    )
+
+    def clean_event(self) -> dict[str, Any] | None:
+        text = self.cleaned_data["event"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                f"This is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+            ) from None
+        except RecursionError:
+            raise forms.ValidationError("This JSON is nested too deeply to read.") from None
+        if not isinstance(value, dict):
+            kind = "null" if value is None else JSON_KINDS.get(type(value), "not an object")
+            raise forms.ValidationError(f"An event must be a JSON object ({{...}}); this is {kind}.")
+        return value
+
+    def clean_stored_event(self) -> Event | None:
+        value = self.cleaned_data["stored_event"].strip()
+        if not value:
+            return None
+        if value.isdigit() and int(value) <= MAX_EVENT_ID:
+            event = Event.objects.filter(pk=int(value)).first()
+            if event is not None:
+                return event
+        matches = list(
+            Event.objects.filter(message_id=value).order_by("-id").values_list("id", flat=True)[:5]
+        )
+        if not matches:
+            raise forms.ValidationError(
+                f'No stored event has the id or messageId "{value}" '
+                "(delivered events are kept for the retention period)."
+            )
+        if len(matches) > 1:
+            ids = ", ".join(map(str, matches))
+            raise forms.ValidationError(
+                f'Several sources sent messageId "{value}": give the event id instead (one of {ids}).'
+            )
+        return Event.objects.get(pk=matches[0])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        pasted, stored = cleaned.get("event"), cleaned.get("stored_event")
+        if self.has_error("event") or self.has_error("stored_event"):
+            return cleaned
+        if pasted is None and stored is None:
+            self.add_error("event", "Paste an event here, or give a stored event's id or messageId below.")
+        elif pasted is not None and stored is not None:
+            self.add_error(
+                "stored_event", "Give a pasted event or a stored event, not both: clear one of them."
+            )
+        elif pasted is not None:
+            try:
+                cleaned["message"] = as_ingested(pasted)
+            except IngestError as error:
+                self.add_error("event", f"The ingestion API would refuse this event: {error.message}")
+        else:
+            cleaned["message"] = stored.payload
+        return cleaned
+
+    def raw_event(self) -> tuple[str, dict[str, Any]]:
+        """The field the event came from, and the event as given (a stored one as it was stored)."""
+        stored = self.cleaned_data["stored_event"]
+        return ("stored_event", stored.payload) if stored else ("event", self.cleaned_data["event"])
+
+
+class EventTesterView(View):
+    site: admin.AdminSite | None = None
+    template_name = "admin/tools/event_tester.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not access.can_view(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """`?event=<id or messageId>[&destination=<id>]`, as the delivery log links here."""
+        query = request.GET
+        if query.get("event") and query.get("destination"):
+            form = EventTesterForm({"stored_event": query["event"], "destination": query["destination"]})
+            return self._preview(request, form)
+        initial = {"stored_event": query.get("event", ""), "destination": query.get("destination")}
+        return self._render(request, EventTesterForm(initial=initial))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = EventTesterForm(request.POST)
+        if "_send" not in request.POST:
+            return self._preview(request, form)
+        if not access.can_send(request.user):
+            raise PermissionDenied
+        if not form.is_valid():
+            return self._render(request, form)
+        field, raw = form.raw_event()
+        try:
+            sent = send_for_real(raw, form.cleaned_data["destination"])
+        except IngestError as error:
+            form.add_error(field, f"The ingestion API would refuse this event: {error.message}")
+            return self._render(request, form)
+        messages.success(request, _sent_message(sent, form.cleaned_data["destination"]))
+        return HttpResponseRedirect(links.delivery_url(sent.delivery.pk))
+
+    def _preview(self, request: HttpRequest, form: EventTesterForm) -> HttpResponse:
+        if not form.is_valid():
+            return self._render(request, form)
+        message = form.cleaned_data["message"]
+        result = preview(message, form.cleaned_data["destination"])
+        return self._render(request, form, result, pretty(message))
+
+    def _render(
+        self, request: HttpRequest, form: EventTesterForm, result: Preview | None = None, message: str = ""
+    ) -> HttpResponse:
+        context = {
+            **self.site.each_context(request),
+            "title": "Event tester",
+            "form": form,
+            "preview": result,
+            "message": message,
+            "can_send": access.can_send(request.user),
+            "tester_source": TESTER_SOURCE_NAME,
+        }
+        return TemplateResponse(request, self.template_name, context)
+
+
+def _sent_message(sent: Sent, destination: Destination) -> str:
+    event = sent.delivery.event
+    text = (
+        f"Sent for real: event {event.pk} (messageId {event.message_id}) is stored from the source "
+        f'"{TESTER_SOURCE_NAME}" with one delivery, to {destination.name}.'
+    )
+    if sent.renamed:
+        text += " Its messageId had been stored by an earlier test, so the event got a new one."
+    return text

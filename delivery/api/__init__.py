@@ -1,1 +1,0 @@
-"""The ingestion API: Segment/RudderStack-compatible endpoints that store events before answering."""

@@ -1,0 +1,64 @@
+"""Periodic work that keeps the database the truth (DESIGN.md invariants 2 and 6).
+
+sweep(): release claims whose worker died and ring every destination that has due work, so lost
+broker messages and long retry waits only ever delay a delivery. delete_old_deliveries(): the
+delivery log's retention, in batches; failed deliveries stay until a person deals with them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from delivery.engine import claims, doorbell
+from delivery.models import Delivery, DeliveryAttempt, Event, SentRequest
+
+logger = logging.getLogger(__name__)
+
+EXPIRED_STATUSES = (Delivery.Status.DELIVERED, Delivery.Status.FILTERED)
+
+
+def sweep(now: datetime | None = None) -> list[int]:
+    """Release stale claims, then ring each destination with due work. Returns those destinations."""
+    now = now or timezone.now()
+    released = claims.release_stale(now)
+    if released:
+        logger.warning("released %s stale delivery claims (their worker stopped or hung)", released)
+    destination_ids = claims.destinations_with_due_work(now)
+    doorbell.ring(destination_ids, force=True)
+    return destination_ids
+
+
+def delete_old_deliveries(now: datetime | None = None) -> int:
+    """Delete one batch of delivered and filtered deliveries older than DELIVERY_RETENTION_SECONDS.
+
+    Then their events and sent requests, once no delivery refers to them. Returns how many deliveries
+    were deleted; a full batch means there may be more.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.DELIVERY_RETENTION_SECONDS)
+    with transaction.atomic():
+        batch = list(
+            Delivery.objects.filter(status__in=EXPIRED_STATUSES, created_at__lt=cutoff)
+            .order_by("created_at")
+            .values_list("id", "event_id")[: settings.DELIVERY_RETENTION_BATCH]
+        )
+        if not batch:
+            return 0
+        ids = [delivery_id for delivery_id, _ in batch]
+        request_ids = set(
+            DeliveryAttempt.objects.filter(delivery_id__in=ids).values_list("sent_request_id", flat=True)
+        )
+        DeliveryAttempt.objects.filter(delivery_id__in=ids).delete()
+        Delivery.objects.filter(id__in=ids).delete()
+        Event.objects.filter(id__in={event_id for _, event_id in batch}).exclude(
+            Exists(Delivery.objects.filter(event_id=OuterRef("id")))
+        ).delete()
+        SentRequest.objects.filter(id__in=request_ids).exclude(
+            Exists(DeliveryAttempt.objects.filter(sent_request_id=OuterRef("id")))
+        ).delete()
+    return len(batch)

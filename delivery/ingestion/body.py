@@ -1,0 +1,86 @@
+"""Reading a request body: at most 4 MB from the wire, gzip or not, strict UTF-8, then JSON.
+
+A DRF parser for any Content-Type: browsers' sendBeacon sends JSON as text/plain, and RudderStack's
+server does not look at the header either.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import IO, Any
+
+from rest_framework.parsers import BaseParser
+
+from delivery.ingestion.errors import IngestError, PayloadTooLarge, UnsupportedEncoding
+from delivery.ingestion.limits import MAX_REQUEST_BYTES, MB
+
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+_BOM = "\ufeff"
+_TOO_LARGE = f"body: the request is larger than the {MAX_REQUEST_BYTES // MB} MB limit"
+
+
+class IngestionParser(BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> Any:
+        meta = parser_context["request"].META
+        if _declared_length(meta) > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge(_TOO_LARGE)
+        raw = stream.read(MAX_REQUEST_BYTES + 1)
+        if len(raw) > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge(_TOO_LARGE)
+        return parse_json(decode(raw, meta.get("HTTP_CONTENT_ENCODING", "")))
+
+
+def _declared_length(meta: dict) -> int:
+    try:
+        return int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def decode(raw: bytes, content_encoding: str) -> bytes:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(raw, MAX_REQUEST_BYTES)
+    raise UnsupportedEncoding(f"Content-Encoding: {encoding!r} is not supported; send gzip or no encoding")
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress, never producing more than `limit` + 1 bytes whatever the compression ratio."""
+    out = bytearray()
+    while data:
+        decompressor = zlib.decompressobj(GZIP_WBITS)
+        try:
+            out += decompressor.decompress(data, limit + 1 - len(out))
+        except zlib.error:
+            raise IngestError("body: the request is not valid gzip") from None
+        if len(out) > limit:
+            raise PayloadTooLarge(f"{_TOO_LARGE} after decompression")
+        if not decompressor.eof:
+            raise IngestError("body: the gzip stream is truncated")
+        # A gzip file may hold several members one after another.
+        data = decompressor.unused_data
+    return bytes(out)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json(data: bytes) -> Any:
+    if not data:
+        raise IngestError("body: the request body is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IngestError("body: the request body is not valid UTF-8") from None
+    try:
+        return json.loads(text.removeprefix(_BOM), parse_constant=_reject_constant)
+    except RecursionError:
+        raise IngestError("body: the request body is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, NaN/Infinity, integers over Python's digit limit
+        raise IngestError(f"body: the request body is not valid JSON ({error})") from None

@@ -1,0 +1,132 @@
+"""The sweeper (stale claims, due work), retention of the delivery log, and replay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from delivery.engine import replay, sweeper
+from delivery.models import Delivery, DeliveryAttempt, Event, SentRequest
+from tests.support.factories import make_delivery, make_destination, reload, track
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def attempt_for(*deliveries: Delivery) -> SentRequest:
+    attempt = SentRequest.objects.create(
+        destination=deliveries[0].destination, started_at=timezone.now(), method="POST", url="u"
+    )
+    for delivery in deliveries:
+        DeliveryAttempt.objects.create(delivery=delivery, sent_request=attempt, outcome=delivery.status)
+    return attempt
+
+
+def test_sweep_releases_stale_claims_and_rings_destinations_with_due_work(rings, settings):
+    settings.DELIVERY_CLAIM_TIMEOUT_SECONDS = 30
+    stale, waiting, idle = make_destination(), make_destination(), make_destination()
+    long_ago = timezone.now() - timedelta(minutes=5)
+    orphan = make_delivery(stale, track("a", "E"), claimed_at=long_ago, claimed_by="dead-worker")
+    make_delivery(waiting, track("a", "E"), next_attempt_at=timezone.now() + timedelta(hours=1))
+    make_delivery(idle, track("a", "E"), status=Delivery.Status.DELIVERED)
+    assert sweeper.sweep() == [stale.pk]
+    assert reload(orphan).claimed_by == ""
+    assert rings == [[stale.pk]] and rings.forced == [True]
+
+
+def test_retention_deletes_old_delivered_and_filtered_deliveries_with_what_only_they_use(settings):
+    # Given old deliveries in every terminal state, and one event shared with a failed delivery
+    settings.DELIVERY_RETENTION_SECONDS = 30 * 24 * 3600
+    settings.DELIVERY_RETENTION_BATCH = 100
+    destination, other = make_destination(), make_destination()
+    old = timezone.now() - timedelta(days=31)
+    delivered = make_delivery(destination, track("a", "E"), received=old, status=Delivery.Status.DELIVERED)
+    filtered = make_delivery(destination, track("b", "E"), received=old, status=Delivery.Status.FILTERED)
+    failed = make_delivery(destination, track("c", "E"), received=old, status=Delivery.Status.FAILED)
+    recent = make_delivery(destination, track("d", "E"), status=Delivery.Status.DELIVERED)
+    shared = Delivery.objects.create(
+        event=delivered.event,
+        destination=other,
+        source=delivered.source,
+        person="a",
+        status=Delivery.Status.FAILED,
+        next_attempt_at=old,
+        created_at=old,
+    )
+    only_delivered = attempt_for(delivered)
+    batch_with_failed = attempt_for(filtered, failed)
+    # When retention runs
+    assert sweeper.delete_old_deliveries() == 2
+    # Then the old delivered and filtered ones are gone, failed and recent ones stay
+    assert set(Delivery.objects.values_list("id", flat=True)) == {failed.pk, recent.pk, shared.pk}
+    # And an event or attempt goes only when nothing refers to it any more
+    assert set(Event.objects.values_list("id", flat=True)) == {
+        delivered.event_id,
+        failed.event_id,
+        recent.event_id,
+    }
+    assert set(SentRequest.objects.values_list("id", flat=True)) == {batch_with_failed.pk}
+    assert not SentRequest.objects.filter(pk=only_delivered.pk).exists()
+    assert sweeper.delete_old_deliveries() == 0
+
+
+def test_retention_works_in_batches(settings):
+    settings.DELIVERY_RETENTION_BATCH = 2
+    destination = make_destination()
+    old = timezone.now() - timedelta(days=31)
+    for index in range(5):
+        make_delivery(destination, track(f"p{index}", "E"), received=old, status=Delivery.Status.DELIVERED)
+    assert [sweeper.delete_old_deliveries() for _ in range(4)] == [2, 2, 1, 0]
+
+
+def test_replay_puts_failed_and_filtered_deliveries_back_and_leaves_the_rest(rings):
+    destination = make_destination()
+    finished = timezone.now() - timedelta(hours=1)
+    failed = make_delivery(
+        destination,
+        track("a", "E"),
+        status=Delivery.Status.FAILED,
+        attempt_count=4,
+        first_attempt_at=finished,
+        reason="Customer.io answered 400",
+        finished_at=finished,
+    )
+    filtered = make_delivery(destination, track("b", "E"), status=Delivery.Status.FILTERED, reason="Filtered")
+    delivered = make_delivery(destination, track("c", "E"), status=Delivery.Status.DELIVERED)
+    pending = make_delivery(destination, track("d", "E"))
+    count = replay.replay([failed.pk, filtered.pk, delivered.pk, pending.pk])
+    assert count == 2
+    again = reload(failed)
+    assert (again.status, again.attempt_count, again.first_attempt_at, again.reason, again.finished_at) == (
+        "pending",
+        0,
+        None,
+        "",
+        None,
+    )
+    assert again.replay_count == 1 and again.replayed_at is not None
+    assert again.next_attempt_at <= timezone.now()
+    assert reload(filtered).status == "pending"
+    assert reload(delivered).status == "delivered"
+    assert reload(pending).replay_count == 0
+    assert rings == [[destination.pk]] and rings.forced == [False]
+
+
+def test_backlog_counts_what_is_still_open():
+    from delivery.admin.backlog import backlog
+
+    destination = make_destination()
+    old = timezone.now() - timedelta(minutes=3)
+    make_delivery(destination, track("a", "E"), received=old)
+    make_delivery(destination, track("b", "E"), claimed_at=timezone.now(), claimed_by="w")
+    make_delivery(
+        destination,
+        track("c", "E"),
+        status=Delivery.Status.RETRYING,
+        next_attempt_at=timezone.now() + timedelta(minutes=1),
+    )
+    make_delivery(destination, track("d", "E"), status=Delivery.Status.DELIVERED)
+    numbers = backlog(destination.pk)
+    assert (numbers.pending, numbers.retrying, numbers.due, numbers.in_flight) == (2, 1, 1, 1)
+    assert numbers.oldest_open_at == old
