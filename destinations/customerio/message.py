@@ -172,6 +172,9 @@ def person_key(message: Any) -> str:
         return ""
     for field in ("userId", "anonymousId"):
         value = message.get(field)
-        if is_identifier(value):
+        if isinstance(value, str):  # nearly always: the ingestion API stores ids as text
+            if value.strip():
+                return value
+        elif is_identifier(value):
             return text(value)
     return ""
