@@ -19,7 +19,7 @@ from django.views import View
 from delivery.admin import access, links
 from delivery.admin.preview import Preview, pretty, preview
 from delivery.admin.send_for_real import TESTER_SOURCE_NAME, Sent, as_ingested, send_for_real
-from delivery.ingestion.errors import IngestError
+from delivery.ingestion.refusals import IngestError
 from delivery.models import Event
 from destinations.models import Destination
 

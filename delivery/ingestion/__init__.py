@@ -1,3 +1,3 @@
 """Ingestion: the Segment/RudderStack-compatible HTTP API (views, auth, body, validation, enrich,
-limits, throttle) and the storing of what it accepts (store.py: the rules in rows.py, the SQL in
+sizes, refusals, throttle) and the storing of what it accepts (store.py: the rules in rows.py, the SQL in
 writer.py), before it answers."""

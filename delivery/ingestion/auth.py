@@ -11,7 +11,7 @@ import binascii
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from delivery.ingestion.errors import InvalidWriteKey, SourceDisabled, StoreUnavailable
+from delivery.ingestion.refusals import InvalidWriteKey, SourceDisabled, StoreUnavailable
 from delivery.ingestion.sources import SourceRef, find_source
 from destinations.crypto import DecryptionError
 

@@ -12,8 +12,8 @@ from typing import IO, Any
 
 from rest_framework.parsers import BaseParser
 
-from delivery.ingestion.errors import IngestError, PayloadTooLarge, UnsupportedEncoding
-from delivery.ingestion.limits import MAX_REQUEST_BYTES, MB
+from delivery.ingestion.refusals import IngestError, PayloadTooLarge, UnsupportedEncoding
+from delivery.ingestion.sizes import MAX_REQUEST_BYTES, MB
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
 _BOM = "\ufeff"

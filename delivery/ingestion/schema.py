@@ -12,7 +12,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 from delivery.ingestion import examples
-from delivery.ingestion.limits import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH
+from delivery.ingestion.sizes import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH
 from delivery.ingestion.validation import IDENTITY_FIELDS, MESSAGE_TYPES, OBJECT_FIELDS, REQUIRED_IDS
 
 SECURITY_SCHEME = "writeKey"

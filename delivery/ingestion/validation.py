@@ -10,8 +10,8 @@ import json
 import math
 from typing import Any
 
-from delivery.ingestion.errors import IngestError, PayloadTooLarge
-from delivery.ingestion.limits import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH, MAX_NESTING_DEPTH
+from delivery.ingestion.refusals import IngestError, PayloadTooLarge
+from delivery.ingestion.sizes import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH, MAX_NESTING_DEPTH
 from destinations.customerio.message import is_identifier
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")

@@ -19,9 +19,9 @@ from rest_framework.views import APIView
 from delivery.ingestion.auth import WriteKeyAuthentication
 from delivery.ingestion.body import IngestionParser
 from delivery.ingestion.enrich import Arrival, fill_in, request_ip
-from delivery.ingestion.errors import IngestError, PayloadTooLarge, ingest_exception_handler
-from delivery.ingestion.limits import MAX_BATCH_EVENTS
+from delivery.ingestion.refusals import IngestError, PayloadTooLarge, ingest_exception_handler
 from delivery.ingestion.schema import IngestSchema
+from delivery.ingestion.sizes import MAX_BATCH_EVENTS
 from delivery.ingestion.store import store
 from delivery.ingestion.throttle import WriteKeyRateThrottle
 from delivery.ingestion.validation import check_size, message_type, validate_message

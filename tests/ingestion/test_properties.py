@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from delivery.ingestion.enrich import Arrival
-from delivery.ingestion.errors import IngestError
+from delivery.ingestion.refusals import IngestError
 from delivery.ingestion.validation import MESSAGE_TYPES
 from delivery.ingestion.views import prepare
 from delivery.models import Event

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from delivery.ingestion.limits import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES
+from delivery.ingestion.sizes import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES
 from delivery.models import Delivery, Event
 from tests.ingestion.conftest import basic_auth, track
 

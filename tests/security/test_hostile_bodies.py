@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from delivery.ingestion.limits import MAX_NESTING_DEPTH
+from delivery.ingestion.sizes import MAX_NESTING_DEPTH
 from delivery.models import Delivery, Event
 from destinations.models import Destination, Source
 from tests.engine.conftest import FAST_WORKER

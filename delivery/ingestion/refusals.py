@@ -1,4 +1,5 @@
-"""Errors the ingestion API answers with, and the one function that turns any of them into a response.
+"""Refusals: the errors the ingestion API answers with, and the one function that turns any of them
+into a response.
 
 Bodies carry `error` (the message naming the field) plus `code` and `message`, because the
 RudderStack, Segment and Customer.io Python SDKs read `code` and `message` from an error body and
