@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from cio_project.log_redaction import redact
 from delivery.admin.display import badge, change_link, pretty
-from delivery.models import Delivery, DeliveryAttempt, SentRequest
+from delivery.models import Delivery, DeliveryAttempt
 from destinations.track_api.transport import UnknownHostError, redacted_headers, resolve_url
 
 # Deliveries shown before and after the current one in a person's history on the detail page.
@@ -31,13 +31,15 @@ def detail_context(delivery: Delivery) -> dict[str, Any]:
         "event": delivery.event,
         "event_json": pretty(delivery.event.payload),
         "requests": [pretty(request) for request in shown_requests(delivery.requests)],
-        "attempts": [attempt_row(attempt.sent_request, attempt) for attempt in attempts],
+        "attempts": [attempt_row(attempt) for attempt in attempts],
         "neighbours": neighbours(delivery),
         "siblings": siblings.select_related("destination").order_by("id"),
     }
 
 
-def attempt_row(sent: SentRequest, attempt: DeliveryAttempt) -> dict[str, Any]:
+def attempt_row(attempt: DeliveryAttempt) -> dict[str, Any]:
+    """One attempt of the delivery: the request that carried it, its answer, and what it meant here."""
+    sent = attempt.sent_request
     return {
         "started_at": sent.started_at,
         "duration_ms": sent.duration_ms,
