@@ -143,8 +143,6 @@ class DeliveryAttempt(models.Model):
     """One attempt of one delivery: what a sent request meant for it (a 207 can fail some items of a
     batch and not others)."""
 
-    Outcome = Outcome
-
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     sent_request = models.ForeignKey(SentRequest, on_delete=models.CASCADE, related_name="delivery_attempts")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
