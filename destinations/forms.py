@@ -69,8 +69,9 @@ HELP_TEXTS = {
     "(seconds), so Customer.io can use them as dates in segments and campaigns.",
     "cio_identifiers": "Treat a userId of the form cio_XXXX as Customer.io's own cio_id, and an "
     "email-shaped userId as the person's email, when addressing people.",
-    "deduplication_ids": "Give each event a de-duplication id derived from its messageId, so "
-    "Customer.io counts a retried or replayed event once.",
+    "deduplication_ids": "Give each event (track, page, screen, an event row) a de-duplication id "
+    "derived from its messageId, so Customer.io counts a retried or replayed event once. On for new "
+    "destinations; identify, device and object calls need none, since repeating them changes nothing.",
     "check_limits": "Check Customer.io's limits (100-byte event names, 150-byte ids, attribute sizes) "
     "before sending, and fail an event that breaks them with the reason, instead of sending it.",
 }

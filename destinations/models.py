@@ -115,10 +115,13 @@ class Destination(models.Model):
     )
     retry_horizon = models.DurationField(default=timedelta(hours=3))
 
-    # Ours: transformer options (off by default, so behaviour matches RudderStack's)
+    # Ours: transformer options (off by default, so behaviour matches RudderStack's), except
+    # de-duplication ids: on for a new destination, so an event whose answer was lost and which was sent
+    # again is counted once by Customer.io (as Segment's Customer.io Actions does). A destination
+    # imported from a RudderStack config keeps RudderStack's behaviour (rudderstack_config.from_config).
     convert_to_unix_time = models.BooleanField("convert dates to unix time", default=False)
     cio_identifiers = models.BooleanField("address people by cio_ identifiers", default=False)
-    deduplication_ids = models.BooleanField("send de-duplication ids", default=False)
+    deduplication_ids = models.BooleanField("send de-duplication ids", default=True)
     check_limits = models.BooleanField("check Customer.io limits before sending", default=False)
 
     # Health, written by the delivery engine with QuerySet.update()

@@ -124,7 +124,8 @@ def from_config(config: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "convert_to_unix_time": _flag(config, "convertToUnixTime", _default("convert_to_unix_time")),
         "cio_identifiers": _flag(config, "cioIdentifiers", _default("cio_identifiers")),
-        "deduplication_ids": _flag(config, "deduplicationIds", _default("deduplication_ids")),
+        # Off unless the config turns it on: RudderStack sends no ids, and an import behaves as there.
+        "deduplication_ids": _flag(config, "deduplicationIds", False),
         "check_limits": _flag(config, "checkLimits", _default("check_limits")),
     }
     _merge_consent_management(config, fields)

@@ -61,6 +61,7 @@ def form_data(**overrides) -> dict:
         "api_version": "v1",
         "rate_limit_per_second": "100",
         "retry_horizon": "3:00:00",
+        "deduplication_ids": "on",  # on for a new destination
     }
     data.update(overrides)
     return data

@@ -372,3 +372,25 @@ def test_a_wait_that_cannot_be_computed_is_still_an_attempt_not_a_resend(fake, m
     assert len(fake.requests()) == 1
     assert (delivery.status, delivery.attempt_count) == ("retrying", 1)
     assert delivery.attempts.count() == 1
+
+
+def test_a_new_destination_sends_the_same_de_duplication_id_on_every_try(fake):
+    # Given a new destination (de-duplication ids are on for it), and Customer.io answering 503, then 400
+    destination = make_destination()
+    sent = {**track("ann", "Order"), "timestamp": "2026-01-05T10:00:00.000Z"}
+    delivery = make_delivery(destination, sent)
+    fake.answer(400, times=1)
+    fake.answer(503, times=1)  # the newest rule answers first
+    # When the event is sent, retried, fails, and is replayed
+    engine.deliver_due(destination.pk)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    engine.deliver_due(destination.pk)
+    assert reload(delivery).status == "failed"
+    from delivery.engine.replay import replay
+
+    assert replay([delivery.pk]) == 1
+    engine.deliver_due(destination.pk)
+    # Then every request carried the same id, so Customer.io counts the event once
+    assert reload(delivery).status == "delivered"
+    ids = [request.json.get("id") for request in fake.requests()]
+    assert len(ids) == 3 and ids[0] and len(set(ids)) == 1

@@ -17,7 +17,7 @@ def record(action: str, identifiers: dict, **fields):
 
 def test_rows_of_people_and_events_reach_customer_io_in_order(fake):
     # Given a v2 destination and four rows for ann and bob: a person, a change, an event, a removal
-    destination = make_destination(api_version="v2")
+    destination = make_destination(api_version="v2", deduplication_ids=False)
     rows = [
         record("insert", {"id": "ann"}, fields={"plan": "free"}),
         record("update", {"id": "ann"}, fields={"plan": "pro"}),

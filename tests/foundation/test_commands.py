@@ -177,6 +177,9 @@ def test_import_rudderstack_config_from_a_file(tmp_path):
     assert (destination.use_native_sdk, destination.send_page_name_in_sdk) == (True, False)
     assert destination.enable_in_app_messages is True
     assert list(destination.sources.values_list("name", flat=True)) == ["web"]
+    # and it sends what RudderStack sends: no de-duplication ids, which only new destinations get
+    assert destination.deduplication_ids is False
+    assert Destination().deduplication_ids is True
     # and its config round-trips to what the transformer will get
     config = to_config(destination)
     assert config["siteID"] == RUDDERSTACK_CONFIG["siteID"]

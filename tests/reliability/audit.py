@@ -9,6 +9,9 @@ Definitions, per destination:
   worker was SIGKILLed, the database went away before the result was written, or the answer came
   after the read timeout). A delivery with two recorded delivered attempts was sent again although
   the system knew it had arrived: that is an unexplained duplicate, and must not happen.
+- duplicates Customer.io would act on: of those, the ones it would not recognise as repeats: it counts
+  every take of an event that carries the same de-duplication `id` once, so an event taken with one id
+  any number of times is one event to it. Must be 0.
 - order violations: for one person at one destination, in the order Customer.io took them, an event
   whose seq is lower than one taken before, unless the same event had been taken already (a repeat).
 """
@@ -37,6 +40,7 @@ class Receipt:
     person: str
     seq: int
     taken: bool  # Customer.io accepted it
+    event_id: str | None = None  # the de-duplication id it was sent with
 
     @property
     def message_id(self) -> str:
@@ -54,6 +58,7 @@ class Figures:
     failed: int = 0
     lost: int = 0
     duplicates: int = 0
+    acted_on_duplicates: int = 0
     unexplained_duplicates: int = 0
     order_violations: int = 0
     server_errors: int = 0
@@ -82,10 +87,10 @@ def receipts(requests: list[ReceivedRequest]) -> Iterator[Receipt]:
             failed = failed_items(request)
             for index, item in enumerate(request.json["batch"]):
                 person, seq = item["identifiers"]["id"], item["attributes"]["seq"]
-                yield Receipt(site, person, seq, ok and index not in failed)
+                yield Receipt(site, person, seq, ok and index not in failed, item.get("id"))
         else:
             person = unquote(request.path.split("/customers/")[1].split("/")[0])
-            yield Receipt(site, person, request.json["data"]["seq"], ok)
+            yield Receipt(site, person, request.json["data"]["seq"], ok, request.json.get("id"))
 
 
 def order_violations(taken: list[Receipt]) -> int:
@@ -132,15 +137,26 @@ def audit(stack: Stack, ledger: Ledger, scenario: str, version: str) -> Figures:
         statuses[s] for s in ("delivered", "filtered", "failed")
     )
     figures.lost = sum(1 for message in ledger.accepted if is_lost(log.get(message), times_taken[message]))
+    ids_taken: dict[str, list[str | None]] = defaultdict(list)
+    for receipt in taken:
+        ids_taken[receipt.message_id].append(receipt.event_id)
     for message, count in times_taken.items():
         recorded = log.get(message, ("", "", 0))[2]
         figures.duplicates += max(0, count - 1)
+        figures.acted_on_duplicates += max(0, times_acted_on(ids_taken[message]) - 1)
         figures.unexplained_duplicates += max(0, recorded - 1)
     by_person: dict[str, list[Receipt]] = defaultdict(list)
     for receipt in taken:
         by_person[receipt.person].append(receipt)
     figures.order_violations = sum(order_violations(sequence) for sequence in by_person.values())
     return figures
+
+
+def times_acted_on(event_ids: list[str | None]) -> int:
+    """How many events Customer.io sees in these takes of one: one per distinct id, one per take without."""
+    return len({event_id for event_id in event_ids if event_id}) + sum(
+        1 for event_id in event_ids if not event_id
+    )
 
 
 def is_lost(row: tuple[str, str, int] | None, times_taken: int) -> bool:

@@ -18,6 +18,7 @@ COLUMNS = [
     ("failed", "failed"),
     ("lost", "lost"),
     ("duplicates", "duplicates"),
+    ("acted on", "acted_on_duplicates"),
     ("unexplained dup.", "unexplained_duplicates"),
     ("order violations", "order_violations"),
     ("5xx answers", "server_errors"),
@@ -29,9 +30,10 @@ sent/accepted: events the SDK-like sender sent and the ingestion API answered 20
 messageIds). delivered/filtered/failed: that destination's deliveries in each terminal state. lost: accepted
 but not stored, still open, terminal without a reason, or "delivered" without Customer.io having taken it.
 duplicates: extra times Customer.io took an event, each a send whose result was never recorded (the log
-holds fewer delivered attempts than Customer.io took); unexplained dup.: two recorded deliveries of one
-event. order violations: a person's event taken after a later one. 5xx answers / conn. errors: what the
-sender got from the ingestion API."""
+holds fewer delivered attempts than Customer.io took); acted on: duplicates Customer.io would act on, those
+without the de-duplication id of the event's other takes (Customer.io counts one id once); unexplained
+dup.: two recorded deliveries of one event. order violations: a person's event taken after a later one.
+5xx answers / conn. errors: what the sender got from the ingestion API."""
 
 collected: list[Figures] = []
 

@@ -102,6 +102,7 @@ def run_scenario(
     for figures in rows:
         assert figures.delivered + figures.filtered + figures.failed == figures.accepted, figures
         assert (figures.lost, figures.order_violations, figures.unexplained_duplicates) == (0, 0, 0), figures
+        assert figures.acted_on_duplicates == 0, figures
     return rows, ledger
 
 
