@@ -31,7 +31,10 @@ run: $(VENV)/.runtime
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	@echo "cio-relay: admin at http://$${CIO_RELAY_BIND:-127.0.0.1:8000}/admin/ , ingestion at /v1/"
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile cio_project/Procfile --app-root .
+	@# Every process writes its /metrics counters here; a fresh start counts from zero.
+	rm -rf "$${CIO_RELAY_DATA_DIR:-var}/metrics" && mkdir -p "$${CIO_RELAY_DATA_DIR:-var}/metrics"
+	PROMETHEUS_MULTIPROC_DIR="$$(cd "$${CIO_RELAY_DATA_DIR:-var}/metrics" && pwd)" PATH="$(abspath $(BIN)):$$PATH" \
+		$(BIN)/honcho start --procfile cio_project/Procfile --app-root .
 
 # Lint, then the whole suite on PostgreSQL + Redis (when reachable) and on the embedded defaults.
 test: $(VENV)/.tests chromium

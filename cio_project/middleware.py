@@ -9,9 +9,15 @@ a TLS proxy needs SECURE_PROXY_SSL_HEADER_ENABLED) every cookie is Secure, with 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from cio_project import metrics
+
+# Paths of the ingestion API, whose answer time is a histogram of its own.
+INGESTION_PREFIXES = ("/v1/", "/beacon/")
 
 
 class SecureCookiesOverHttps:
@@ -23,4 +29,21 @@ class SecureCookiesOverHttps:
         if request.is_secure():
             for cookie in response.cookies.values():
                 cookie["secure"] = True
+        return response
+
+
+class CountRequests:
+    """Every answer counted for /metrics by route pattern (never the raw path: ids and keys stay out)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = "/" + match.route if match is not None and match.route else "unmatched"
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        if request.path.startswith(INGESTION_PREFIXES):
+            metrics.INGEST_SECONDS.labels(route).observe(time.perf_counter() - started)
         return response

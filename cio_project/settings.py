@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cio_project.middleware.CountRequests",
     "django.middleware.security.SecurityMiddleware",
     # Before the session and CSRF middleware, so it sees the cookies they set.
     "cio_project.middleware.SecureCookiesOverHttps",
@@ -184,6 +185,15 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# GET /metrics (Prometheus): with METRICS_TOKEN set, a scrape must send it as a Bearer token; without,
+# only the addresses in METRICS_ALLOWED_IPS may scrape.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+METRICS_ALLOWED_IPS = [
+    address.strip()
+    for address in (env_str("METRICS_ALLOWED_IPS") or "127.0.0.1,::1").split(",")
+    if address.strip()
+]
 
 # Where a login lands when its `next` is missing or points off this site (Django's default,
 # /accounts/profile/, is no page here).

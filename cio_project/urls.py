@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from cio_project.health import healthz
+from cio_project.metrics_view import metrics
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("delivery.ingestion.urls")),
 ]

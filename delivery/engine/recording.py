@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cio_project import metrics
 from cio_project.log_redaction import excerpt
 from delivery.engine import claims, retry
 from delivery.engine.bulk import update_rows
@@ -99,6 +100,9 @@ class Recorder:
     def exchange(self, exchange: Exchange) -> None:
         self._exchanges.append(exchange)
         result, verdict = exchange.result, exchange.verdict
+        destination = str(self.destination.pk)
+        metrics.CUSTOMERIO_ANSWERS.labels(destination, metrics.answer_class(result.status)).inc()
+        metrics.SEND_SECONDS.labels(destination).observe(result.duration)
         for ref, (outcome, reason) in exchange.outcomes().items():
             progress = self._progress[ref]
             if SEVERITY[outcome] > SEVERITY[progress.outcome]:
@@ -175,11 +179,13 @@ class Recorder:
         )
         delivery.claimed_at, delivery.claimed_by = None, ""
         self._finished.append(delivery)
+        metrics.DELIVERY_RETRIES.labels(str(self.destination.pk)).inc()
 
     def _finish(self, delivery: Delivery, status: str, reason: str) -> None:
         delivery.status, delivery.reason, delivery.finished_at = status, reason, timezone.now()
         delivery.claimed_at, delivery.claimed_by = None, ""
         self._finished.append(delivery)
+        metrics.DELIVERIES_FINISHED.labels(str(self.destination.pk), status).inc()
 
     def _write_attempts(self, exchanges: list[Exchange]) -> None:
         sent = SentRequest.objects.bulk_create(

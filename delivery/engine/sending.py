@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from cio_project import metrics
 from delivery.engine.ratelimit import RateLimiter
 from destinations.customerio import Combined
 from destinations.track_api import transport
@@ -198,10 +199,13 @@ def _reserve(pace: Pace) -> float | None:
     means stop too: raising here would abandon the requests in flight, whose results would then
     never be recorded and which the next claim would send again."""
     try:
-        return pace.limiter.reserve(pace.destination_id, pace.per_second, pace.max_wait)
+        wait = pace.limiter.reserve(pace.destination_id, pace.per_second, pace.max_wait)
     except Exception as error:  # redis-py raises several types
         logger.warning("rate limiter unavailable, giving the rest of the claim back: %s", error)
         return None
+    if wait:
+        metrics.RATE_LIMIT_WAIT_SECONDS.labels(str(pace.destination_id)).inc(wait)
+    return wait
 
 
 def _send_at(not_before: float, request: Any) -> HttpResult:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from cio_project import metrics
 from delivery.engine import claims, doorbell
 from delivery.models import Delivery, DeliveryAttempt, Event, SentRequest
 
@@ -29,8 +30,10 @@ def sweep(now: datetime | None = None) -> list[int]:
     released = claims.release_stale(now)
     if released:
         logger.warning("released %s stale delivery claims (their worker stopped or hung)", released)
+        metrics.SWEEPER_ACTIONS.labels("stale_claims_released").inc(released)
     destination_ids = claims.destinations_with_due_work(now)
     doorbell.ring(destination_ids, force=True)
+    metrics.SWEEPER_ACTIONS.labels("destinations_rung").inc(len(destination_ids))
     return destination_ids
 
 
@@ -61,4 +64,5 @@ def delete_old_deliveries(now: datetime | None = None) -> int:
         SentRequest.objects.filter(id__in=request_ids).exclude(
             Exists(DeliveryAttempt.objects.filter(sent_request_id=OuterRef("id")))
         ).delete()
+    metrics.SWEEPER_ACTIONS.labels("deliveries_deleted").inc(len(batch))
     return len(batch)

@@ -15,6 +15,8 @@ from django.db import Error as DatabaseError
 from django.http import HttpResponse
 from rest_framework import exceptions
 
+from cio_project import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,17 +63,27 @@ def error_response(status: int, code: str, message: str) -> HttpResponse:
 
 
 def ingest_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
-    """DRF's exception handler for the ingestion views: every failure answers in the same shape."""
+    """DRF's exception handler for the ingestion views: every failure answers in the same shape, and
+    is counted by its reason for /metrics."""
+    refusal = _refusal(exc)
+    if refusal is None:
+        return None
+    status, code, message = refusal
+    metrics.REQUESTS_REFUSED.labels(str(status), code).inc()
+    response = error_response(status, code, message)
+    if isinstance(exc, exceptions.Throttled):
+        response["Retry-After"] = str(max(1, int(exc.wait or 1)))
+    return response
+
+
+def _refusal(exc: Exception) -> tuple[int, str, str] | None:
     if isinstance(exc, IngestError):
-        return error_response(exc.status, exc.code, exc.message)
+        return exc.status, exc.code, exc.message
     if isinstance(exc, DatabaseError):
         logger.exception("ingestion: the event store failed; answered 503 and stored nothing")
-        return error_response(503, "unavailable", "the event store is unavailable; nothing was stored, retry")
+        return 503, "unavailable", "the event store is unavailable; nothing was stored, retry"
     if isinstance(exc, exceptions.Throttled):
-        wait = max(1, int(exc.wait or 1))
-        response = error_response(429, "rate_limited", "too many requests for this write key; retry later")
-        response["Retry-After"] = str(wait)
-        return response
+        return 429, "rate_limited", "too many requests for this write key; retry later"
     if isinstance(exc, exceptions.APIException):
-        return error_response(exc.status_code, exc.default_code, str(exc.detail))
+        return exc.status_code, exc.default_code, str(exc.detail)
     return None

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from cio_project import metrics
 from delivery.engine import doorbell
 from delivery.ingestion import writer
 from delivery.ingestion.rows import PENDING, delivery_rows, event_row, first_occurrences
@@ -42,7 +43,17 @@ def store(source: SourceRef, messages: Sequence[dict], now: datetime) -> None:
     }
     if pending:
         transaction.on_commit(lambda: doorbell.ring(sorted(pending)))
+    if inserted:
+        transaction.on_commit(lambda: _count(source, deliveries, inserted))
     _note_duplicates(source, events, repeats, inserted, now)
+
+
+def _count(source: SourceRef, deliveries: list[dict], inserted: dict) -> None:
+    """For /metrics, once committed: the events stored, and the deliveries filtered at once."""
+    metrics.EVENTS_ACCEPTED.labels(str(source.id)).inc(len(inserted))
+    for row in deliveries:
+        if row["status"] != PENDING and row["message_id"] in inserted:
+            metrics.DELIVERIES_FINISHED.labels(str(row["destination_id"]), row["status"]).inc()
 
 
 def _note_duplicates(

@@ -32,6 +32,7 @@ LAYERS = [
         "cio_project.admin_site",
         "cio_project.apps",
         "cio_project.health",
+        "cio_project.metrics_view",
         "cio_project.wsgi",
     ),
 ]
