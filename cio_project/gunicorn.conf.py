@@ -5,4 +5,6 @@ Access log lines never carry a credential: gunicorn's default format prints the 
 `?writeKey=` (sendBeacon cannot set headers). This format has the path without its query instead.
 """
 
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# The last field is the answer's X-Request-ID (cio_project/request_id.py): the same id as on the
+# application's log lines for the request, and on the events it stored.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'

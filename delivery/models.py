@@ -16,6 +16,11 @@ from destinations.track_api.answers import Outcome
 class Event(models.Model):
     """One message as accepted by the ingestion API, with fields filled in as the hosted services do."""
 
+    # A top-level key of the payload that belongs to this server (never sent to Customer.io):
+    # "requestId", the id of the HTTP request that brought the event (cio_project/request_id.py), and for
+    # events sent to /v1/import/..., "import": true, so the log tells historical events from live ones.
+    RELAY_KEY = "cioRelay"
+
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
     message_id = models.CharField(max_length=255)
     type = models.CharField(max_length=16)
@@ -29,6 +34,13 @@ class Event(models.Model):
     # Repeats of this messageId from the same source, answered 200 and not stored again.
     duplicates_dropped = models.PositiveIntegerField(default=0)
     last_duplicate_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def request_id(self) -> str:
+        """The id of the HTTP request that stored it, "" when unknown (stored before ids existed)."""
+        relay = self.payload.get(self.RELAY_KEY) if isinstance(self.payload, dict) else None
+        found = relay.get("requestId") if isinstance(relay, dict) else None
+        return found if isinstance(found, str) else ""
 
     class Meta:
         constraints = [

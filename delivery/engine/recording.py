@@ -9,6 +9,7 @@ again, which is the one duplicate DESIGN.md invariant 7 allows.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,6 +44,9 @@ UPDATED_FIELDS = [
     "claimed_at",
     "claimed_by",
 ]
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -180,12 +184,14 @@ class Recorder:
         delivery.claimed_at, delivery.claimed_by = None, ""
         self._finished.append(delivery)
         metrics.DELIVERY_RETRIES.labels(str(self.destination.pk)).inc()
+        _log_outcome(delivery)
 
     def _finish(self, delivery: Delivery, status: str, reason: str) -> None:
         delivery.status, delivery.reason, delivery.finished_at = status, reason, timezone.now()
         delivery.claimed_at, delivery.claimed_by = None, ""
         self._finished.append(delivery)
         metrics.DELIVERIES_FINISHED.labels(str(self.destination.pk), status).inc()
+        _log_outcome(delivery)
 
     def _write_attempts(self, exchanges: list[Exchange]) -> None:
         sent = SentRequest.objects.bulk_create(
@@ -246,6 +252,21 @@ def _say_duration(span: timedelta) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _log_outcome(delivery: Delivery) -> None:
+    """One line per finished or retried delivery, with the id of the HTTP request that stored its event
+    (LOG_LEVEL=WARNING leaves these out)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    logger.info(
+        "delivery %s to destination %s %s%s",
+        delivery.pk,
+        delivery.destination_id,
+        delivery.status,
+        f": {delivery.reason}" if delivery.reason else "",
+        extra={"request_id": delivery.event.request_id, "delivery_id": delivery.pk},
+    )
 
 
 def request_snapshot(request: Sendable) -> dict[str, Any]:

@@ -12,11 +12,10 @@ from typing import Any
 from django.conf import settings
 
 from delivery.ingestion.timestamps import fill_timestamps, iso
+from delivery.models import Event
 
 DEFAULT_CHANNEL = "server"
-# A top-level key of the stored payload that belongs to this server. Events sent to /v1/import/...
-# carry {"import": true} in it, so the delivery log tells historical events from live ones.
-RELAY_KEY = "cioRelay"
+RELAY_KEY = Event.RELAY_KEY
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class Arrival:
     ip: str
     historical: bool
     batch_sent_at: Any = None
+    request_id: str = ""
 
 
 def request_ip(meta: dict) -> str:
@@ -67,6 +67,9 @@ def fill_in(message: dict, kind: str, arrival: Arrival) -> dict:
     if not filled.get("channel"):
         filled["channel"] = DEFAULT_CHANNEL
     fill_timestamps(filled, arrival.received_at, arrival.historical)
+    relay: dict[str, Any] = {"requestId": arrival.request_id} if arrival.request_id else {}
     if arrival.historical:
-        filled[RELAY_KEY] = {"import": True}
+        relay["import"] = True
+    if relay:
+        filled[RELAY_KEY] = relay
     return filled

@@ -78,7 +78,13 @@ class IngestView(APIView):
         if not isinstance(body, dict):
             raise IngestError("body: must be a JSON object")
         batch_sent_at = body.get("sentAt") if self.message_type is None else None
-        arrival = Arrival(timezone.now(), request_ip(request.META), self.historical, batch_sent_at)
+        arrival = Arrival(
+            timezone.now(),
+            request_ip(request.META),
+            self.historical,
+            batch_sent_at,
+            request_id=getattr(request, "request_id", ""),
+        )
         if self.message_type is None:
             messages = batch_messages(body, arrival)
         else:

@@ -127,7 +127,7 @@ def test_import_endpoints_store_historical_events_marked_as_imported(sender, kin
     assert response.status_code == 200
     payload = Event.objects.get().payload
     assert payload["timestamp"] == "2024-03-01T12:00:00.000Z"
-    assert payload["cioRelay"] == {"import": True}
+    assert payload["cioRelay"]["import"] is True
 
 
 @pytest.mark.parametrize("path", ["/v1/import/batch", "/v1/import"])
@@ -135,12 +135,33 @@ def test_import_batches_are_accepted_at_both_paths(sender, path):
     batch = [{"type": "track", **track(timestamp="2023-05-05T05:05:05Z")}]
     response = sender.post(path, {"batch": batch})
     assert response.status_code == 200
-    assert Event.objects.get().payload["cioRelay"] == {"import": True}
+    assert Event.objects.get().payload["cioRelay"]["import"] is True
 
 
 def test_live_events_never_carry_the_import_marker_even_if_the_client_sends_it(sender):
-    sender.post("/v1/track", track(cioRelay={"import": True}))
-    assert "cioRelay" not in Event.objects.get().payload
+    sender.post("/v1/track", track(cioRelay={"import": True, "requestId": "forged"}))
+    relay = Event.objects.get().payload["cioRelay"]
+    assert "import" not in relay and relay["requestId"] != "forged"
+
+
+def test_each_event_keeps_the_id_of_the_request_that_brought_it(sender):
+    # Given a request with the proxy's X-Request-ID, and one without
+    first = sender.post(
+        "/v1/batch", {"batch": [{"type": "track", **track()}] * 2}, HTTP_X_REQUEST_ID="req-42"
+    )
+    second = sender.post("/v1/track", track(event="Other"))
+    # Then each answer says its id, and each stored event keeps it
+    assert first["X-Request-ID"] == "req-42"
+    made_up = second["X-Request-ID"]
+    assert len(made_up) == 32 and made_up != "req-42"
+    ids = sorted(event.request_id for event in Event.objects.all())
+    assert ids == sorted(["req-42", "req-42", made_up])
+
+
+@pytest.mark.parametrize("sent", ["has spaces", "x" * 65, "a/b", "é"])
+def test_a_request_id_that_is_not_a_plain_token_is_replaced(sender, sent):
+    response = sender.post("/v1/track", track(), HTTP_X_REQUEST_ID=sent)
+    assert response["X-Request-ID"] != sent and Event.objects.get().request_id == response["X-Request-ID"]
 
 
 def test_the_write_key_is_never_stored_in_the_payload(client, source, destination):
