@@ -25,16 +25,22 @@ chromium:
 		$(SUDO) apt-get install -y --no-install-recommends chromium \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }; }
 
-# Migrate, make sure an admin login exists (printed once), then web + worker + scheduler until Ctrl-C.
+# Migrate, make sure an admin login exists (printed once), then web + worker + scheduler until Ctrl-C,
+# each restarted if it exits (cio_project/supervisord.conf).
+DATA_DIR := $(abspath $(or $(CIO_RELAY_DATA_DIR),var))
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	@echo "cio-relay: admin at http://$${CIO_RELAY_BIND:-127.0.0.1:8000}/admin/ , ingestion at /v1/"
 	@# Every process writes its /metrics counters here; a fresh start counts from zero.
-	rm -rf "$${CIO_RELAY_DATA_DIR:-var}/metrics" && mkdir -p "$${CIO_RELAY_DATA_DIR:-var}/metrics"
-	PROMETHEUS_MULTIPROC_DIR="$$(cd "$${CIO_RELAY_DATA_DIR:-var}/metrics" && pwd)" PATH="$(abspath $(BIN)):$$PATH" \
-		$(BIN)/honcho start --procfile cio_project/Procfile --app-root .
+	rm -rf "$(DATA_DIR)/metrics" && mkdir -p "$(DATA_DIR)/metrics"
+	PATH="$(abspath $(BIN)):$$PATH" PROMETHEUS_MULTIPROC_DIR="$(DATA_DIR)/metrics" \
+		CIO_RELAY_ROOT="$(CURDIR)" CIO_RELAY_RUN_DIR="$(DATA_DIR)" \
+		CIO_RELAY_BIND="$${CIO_RELAY_BIND:-127.0.0.1:8000}" LOG_LEVEL="$${LOG_LEVEL:-INFO}" \
+		WEB_WORKERS="$${WEB_WORKERS:-2}" WEB_THREADS="$${WEB_THREADS:-4}" \
+		WORKER_CONCURRENCY="$${WORKER_CONCURRENCY:-2}" \
+		$(BIN)/supervisord --configuration cio_project/supervisord.conf
 
 # Lint, then the whole suite on PostgreSQL + Redis (when reachable) and on the embedded defaults.
 test: $(VENV)/.tests chromium

@@ -8,7 +8,11 @@ that answers every request in 50 ms. For v1 and v2 modes and 1, 2 and 4 worker p
   delivered events per second from the doorbell to the last one recorded; for v1 also the request
   rate Customer.io saw against the destination's configured limit;
 - latency: events inserted steadily at half of that throughput, ingest-to-delivery time
-  (Delivery.finished_at - created_at) at p50 and p99.
+  (Delivery.finished_at - created_at) at p50 and p99;
+- memory: each worker's peak RSS (the Celery process and its pool child) over the case.
+
+Then a backlog of 1,000,000 deliveries (100,000 with --quick) for 2 v2 workers, with each worker's RSS
+when 10%, 50% and 100% of it is delivered: it must stay flat, whatever the backlog's size.
 
 Environment: CIO_BENCH_PG (postgres://postgres@127.0.0.1:5432), CIO_BENCH_REDIS_URL
 (redis://127.0.0.1:6379/2; its database is flushed), CIO_BENCH_DATABASE (cio_delivery_bench).
@@ -26,6 +30,7 @@ import uuid
 from pathlib import Path
 
 import throwaway
+from memory import PeakRss
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -187,9 +192,11 @@ def run_case(mode: str, workers: int, fake, log_dir: Path, backlog: int, latency
     started = [
         processes.worker(log_dir, env, name=f"{mode}-{workers}-{index}").start() for index in range(workers)
     ]
+    groups = {process.name: process.process.pid for process in started}
     try:
-        result = throughput(destination, fake, backlog)
-        waits = latency(destination, result["events_per_second"] / 2, latency_seconds)
+        with PeakRss(groups) as rss:
+            result = throughput(destination, fake, backlog)
+            waits = latency(destination, result["events_per_second"] / 2, latency_seconds)
     finally:
         for process in started:
             process.stop()
@@ -202,7 +209,55 @@ def run_case(mode: str, workers: int, fake, log_dir: Path, backlog: int, latency
     if mode == "v1":
         line += f"  | request rate {result['request_rate']:.1f}/s vs limit {V1_RATE}/s"
         line += f" ({(result['request_rate'] / V1_RATE - 1) * 100:+.1f}%)"
+    line += f"  | peak RSS per worker {max(rss.peak.values()):.0f} MB"
     return line
+
+
+def backlog_memory(fake, log_dir: Path, size: int) -> str:
+    """2 v2 workers deliver a backlog of `size`; their RSS at 10%, 50% and 100% of it."""
+    from delivery.engine import doorbell
+    from delivery.models import Delivery, Event, SentRequest
+    from destinations.models import Destination, Source
+    from tests.support import processes
+
+    SentRequest.objects.all().delete()
+    Delivery.objects.all().delete()
+    Event.objects.all().delete()
+    source = Source.objects.get_or_create(name="bench")[0]
+    destination = Destination.objects.create(
+        name=f"bench-backlog-{uuid.uuid4().hex[:6]}",
+        site_id="bench-site",
+        api_key="bench-api-key-0123456789",
+        api_version="v2",
+    )
+    destination.sources.add(source)
+    started_insert = time.monotonic()
+    for offset in range(0, size, 20_000):
+        insert(destination, min(20_000, size - offset), offset=offset)
+    inserted_in = time.monotonic() - started_insert
+    env = processes.process_env(fake.url, LOG_LEVEL="WARNING")
+    workers = [processes.worker(log_dir, env, name=f"backlog-{index}").start() for index in range(2)]
+    marks: list[str] = []
+    try:
+        with PeakRss({process.name: process.process.pid for process in workers}) as rss:
+            started = time.monotonic()
+            doorbell.ring([destination.pk], force=True)
+            for fraction in (0.1, 0.5, 1.0):
+                while size - open_count(destination) < size * fraction:
+                    time.sleep(0.5)
+                now = rss.now()
+                marks.append(
+                    f"{fraction:.0%}: " + ", ".join(f"{rss_mb:.0f}" for rss_mb in now.values()) + " MB"
+                )
+            elapsed = time.monotonic() - started
+    finally:
+        for process in workers:
+            process.stop()
+    return (
+        f"backlog of {size:,} (inserted in {inserted_in:.0f} s), 2 v2 workers: delivered in {elapsed:.0f} s "
+        f"({size / elapsed:,.0f} events/s); RSS of each worker at {'; '.join(marks)}; peak "
+        f"{max(rss.peak.values()):.0f} MB"
+    )
 
 
 def main() -> int:
@@ -235,6 +290,7 @@ def main() -> int:
                 for workers in (int(count) for count in options.workers.split(",")):
                     line = run_case(mode, workers, fake, Path(log_dir), backlog, 5 if options.quick else 10)
                     print(line, flush=True)
+            print(backlog_memory(fake, Path(log_dir), 100_000 if options.quick else 1_000_000), flush=True)
     finally:
         fake.stop()
         connections.close_all()

@@ -1,4 +1,5 @@
-"""gunicorn's settings for the web process (the Procfile and the tests start it with -c this file).
+"""gunicorn's settings for the web process: `make run` (cio_project/supervisord.conf) and the tests
+start it with --config this file.
 
 Access log lines never carry a credential: gunicorn's default format prints the HTTP Basic user name
 (%(u)s), which is a source's write key, and the request line (%(r)s), whose query string may hold

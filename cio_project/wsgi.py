@@ -1,4 +1,4 @@
-"""The WSGI application, as gunicorn serves it (cio_project/Procfile)."""
+"""The WSGI application, as gunicorn serves it (cio_project/supervisord.conf)."""
 
 import os
 

@@ -128,7 +128,7 @@ GUNICORN_CONFIG = Path(__file__).resolve().parents[2] / "cio_project" / "gunicor
 
 
 def web(log_dir: Path, env: dict[str, str], port: int, workers: int = 2, threads: int = 4) -> ChildProcess:
-    """gunicorn serving the project as the Procfile does, its log (and Django's) in `web.log`."""
+    """gunicorn serving the project as `make run` does, its log (and Django's) in `web.log`."""
     command = [
         *(sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "cio_project.wsgi"),
         *("--bind", f"127.0.0.1:{port}", "--access-logfile", "-"),
