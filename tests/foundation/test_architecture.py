@@ -26,6 +26,7 @@ LAYERS = [
     ("delivery.models", "delivery.redis_client"),
     ("delivery.engine",),
     ("delivery.ingestion",),
+    ("delivery.warehouse",),
     ("delivery.admin", "delivery.tasks", "delivery.apps", "delivery"),
     (
         "cio_project.urls",
