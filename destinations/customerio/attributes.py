@@ -1,8 +1,9 @@
 """A person's attributes, from an identify call's traits.
 
 Reference: https://docs.customer.io/integrations/api/track/#operation/identify. As in RudderStack:
-the address is flattened into city/country/postalCode/state/street, keys with dots stay literal,
-createdAt becomes created_at in unix seconds, and the deprecated top-level user_properties are merged.
+the address is flattened into city/country/postalCode/state/street (an address that is not an object
+is left out), keys with dots stay literal, createdAt becomes created_at in unix seconds, and the
+deprecated top-level user_properties are merged in v1 (RudderStack's v2 leaves them out, and so do we).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from typing import Any
 
 from destinations.customerio.checks import check_attribute_count, check_attributes
 from destinations.customerio.config import TransformConfig
-from destinations.customerio.dates import convert_dates
+from destinations.customerio.dates import convert_dates, read_seconds
 from destinations.customerio.errors import InstrumentationError
 from destinations.customerio.message import (
     CREATED_AT,
     anonymous_id,
-    date_millis,
     dig,
     event_seconds,
     first,
@@ -34,7 +34,7 @@ def person_attributes(message: dict[str, Any], config: TransformConfig) -> dict[
     attributes = _flattened(traits)
     if config.check_limits:
         check_attributes(source, attributes)
-    user_properties = object_field(message, "user_properties")
+    user_properties = object_field(message, "user_properties") if config.api_version == "v1" else None
     if user_properties:
         if config.check_limits:
             check_attributes("user_properties", user_properties)
@@ -42,8 +42,10 @@ def person_attributes(message: dict[str, Any], config: TransformConfig) -> dict[
     if config.convert_to_unix_time:
         attributes = convert_dates(attributes)
     created = first(message, CREATED_AT)
-    if created is not None:
-        attributes["created_at"] = _created_at(*created)
+    # Unix seconds; transform() has already left out a createdAt that is not a date.
+    seconds = None if created is None else read_seconds(created[1])
+    if seconds is not None:
+        attributes["created_at"] = seconds
     seconds = event_seconds(message)
     if seconds is not None:
         attributes["_timestamp"] = seconds  # orders updates, and dates historical imports
@@ -76,12 +78,6 @@ def _flattened(traits: dict[str, Any]) -> dict[str, Any]:
             if key in address:
                 attributes[key] = address[key]
     for key, value in traits.items():
-        if key not in _NOT_ATTRIBUTES and not (nested and key == "address"):
+        if key not in _NOT_ATTRIBUTES and key != "address":
             attributes[key] = value
     return attributes
-
-
-def _created_at(field: str, value: Any) -> int | float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value  # already unix time
-    return date_millis(field, value) // 1000

@@ -17,8 +17,18 @@ from destinations.customerio.endpoints import HOSTS
 from destinations.customerio.errors import ConfigurationError
 
 API_VERSIONS = ("v1", "v2")
+RECORD_OBJECTS = ("person", "event", "object")
 _FLAGS = ("convertToUnixTime", "cioIdentifiers", "deduplicationIds", "checkLimits")
-_KEYS = ("siteID", "apiKey", "datacenter", "datacenterEU", "deviceTokenEventName", "apiVersion", *_FLAGS)
+_KEYS = (
+    "siteID",
+    "apiKey",
+    "datacenter",
+    "datacenterEU",
+    "deviceTokenEventName",
+    "apiVersion",
+    "recordObject",
+    *_FLAGS,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,9 @@ class TransformConfig:
     data_center: str = "US"
     device_token_event_name: str = ""
     api_version: str = "v1"
+    # What `record` messages describe when they do not say (person, event or object): RudderStack passes
+    # it as the connection's `config.destination.object`, which from_mapping also reads.
+    record_object: str = ""
     convert_to_unix_time: bool = False
     cio_identifiers: bool = False
     deduplication_ids: bool = False
@@ -57,9 +70,14 @@ class TransformConfig:
             return mapping
         if not isinstance(mapping, Mapping):
             raise ConfigurationError("the destination config must be a JSON object")
+        connection = mapping.get("connection")
         if "siteID" not in mapping and isinstance(mapping.get("Config"), Mapping):
             mapping = mapping["Config"]  # a whole RudderStack destination export
         values = tuple(map(mapping.get, _KEYS))
+        if values[_RECORD_OBJECT] is None and isinstance(connection, Mapping):
+            # RudderStack's router input: {"destination": {"Config": ...}, "connection": {"config": ...}}
+            record_object = _dig(connection, ("config", "destination", "object"))
+            values = (*values[:_RECORD_OBJECT], record_object, *values[_RECORD_OBJECT + 1 :])
         # True == 1 for hashing, so the types are part of the key: 1 must not reuse True's result.
         key = values + tuple(map(type, values))
         try:
@@ -73,6 +91,17 @@ class TransformConfig:
         if json_body:
             return {"Authorization": self.authorization, "Content-Type": "application/json"}
         return {"Authorization": self.authorization}
+
+
+_RECORD_OBJECT = _KEYS.index("recordObject")
+
+
+def _dig(mapping: Mapping, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(mapping, Mapping):
+            return None
+        mapping = mapping.get(key)
+    return mapping
 
 
 @lru_cache(maxsize=256)
@@ -89,6 +118,7 @@ def _parse(values: tuple[Any, ...]) -> TransformConfig:
         _data_center(raw["datacenter"], raw["datacenterEU"]),
         _optional_text("deviceTokenEventName", raw["deviceTokenEventName"]),
         _optional_text("apiVersion", raw["apiVersion"]) or "v1",
+        _record_object(raw["recordObject"]),
         *flags,
     )
 
@@ -116,6 +146,14 @@ def _optional_text(key: str, value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise ConfigurationError(f"{key} must be a string")
+    return value
+
+
+def _record_object(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if value not in RECORD_OBJECTS:
+        raise ConfigurationError("recordObject must be one of " + ", ".join(RECORD_OBJECTS))
     return value
 
 

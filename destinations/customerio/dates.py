@@ -1,14 +1,25 @@
-"""ISO-8601 dates to unix time, which is the only date form Customer.io understands.
+"""Dates to unix time, which is the only date form Customer.io understands.
 
-Accepted: a date (2024-05-01), optionally with a time (T12:30, T12:30:15, any number of fractional
-digits) and an offset (Z, +05:30, -0800). A time without an offset is UTC, as on a server running in
-UTC. Anything else is not a date. Years before 1970 give negative times.
+Two readers, for two jobs:
+- `read_millis` reads the event's own dates (timestamp, originalTimestamp, traits.createdAt, a record's
+  created_at) in every form RudderStack's transformer reads with JavaScript's `new Date()`: ISO-8601,
+  a space instead of the T ("2024-05-01 12:30:15"), slashes ("2024/05/01", US "05/01/2024"), dates
+  without times, RFC 2822 ("Wed, 01 May 2024 12:30:15 GMT"), and unix time as a number or a numeric
+  string. A value it cannot read is None: the caller leaves the field out and says so, because an
+  event must never be lost over one date.
+- `unix_millis` / `convert_dates` read only ISO-8601, because they turn strings inside attributes and
+  properties into numbers (the convertToUnixTime option), where "05/01/2024" may well be a label.
+
+A time without an offset is UTC, as on a server running in UTC (where `new Date()` reads local time).
+Years before 1970 give negative times.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 # The forms accepted, checked before parsing: datetime.fromisoformat alone would also take "20240501"
@@ -17,25 +28,66 @@ _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
     re.ASCII,
 )
+# ISO-8601 with a space (or a lowercase t) between date and time, and lowercase z: the SQL form.
+_SPACED = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[ t](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([zZ]|UTC|GMT|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
+)
+# 2024/05/01 and 05/01/2024 (month first, as JavaScript reads it), each with an optional time.
+_SLASHED = re.compile(
+    r"(?:(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})"
+    r"|(?P<us_month>\d{1,2})/(?P<us_day>\d{1,2})/(?P<us_year>\d{4}))"
+    r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?"
+    r"\s*(?P<zone>[zZ]|UTC|GMT|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
+)
+_NUMERIC = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
+# Customer.io's timestamps are unix seconds; a number this large as seconds would be after the year
+# 5000, so it is milliseconds (JavaScript's Date.now()), which SDKs and databases also produce.
+_MILLIS_FROM = 100_000_000_000
+# JavaScript's own range for a date: 100,000,000 days either side of 1970.
+_MAX_MILLIS = 8_640_000_000_000_000
 
 
 def unix_millis(value: str) -> int | None:
     """Milliseconds since 1970 (floored), or None if `value` is not an ISO-8601 date."""
     if _ISO.fullmatch(value) is None:
         return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:  # a day or an hour that does not exist
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MILLISECOND
+    return _millis_of_iso(value)
 
 
 def unix_seconds(value: str) -> int | None:
     millis = unix_millis(value)
+    return None if millis is None else millis // 1000
+
+
+def read_millis(value: Any) -> int | None:
+    """Milliseconds since 1970 for any date form the reference reads, or None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _epoch_millis(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if _ISO.fullmatch(value):
+        return _millis_of_iso(value)
+    if _NUMERIC.fullmatch(value):
+        return _epoch_millis(float(value) if "." in value else int(value))
+    spaced = _SPACED.fullmatch(value)
+    if spaced:
+        date, time, zone = spaced.groups()
+        return _millis_of_iso(f"{date}T{time}{_offset(zone)}")
+    slashed = _SLASHED.fullmatch(value)
+    if slashed:
+        return _millis_of_slashed(slashed)
+    return _millis_of_rfc2822(value)
+
+
+def read_seconds(value: Any) -> int | None:
+    millis = read_millis(value)
     return None if millis is None else millis // 1000
 
 
@@ -54,3 +106,66 @@ def convert_dates(value: Any) -> Any:
 
 # Only these can hold a date; numbers, booleans and nulls are copied without a call.
 _WALKED = frozenset({str, dict, list})
+
+
+def _millis_of_iso(value: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:  # a day or an hour that does not exist
+        return None
+    return _since_epoch(moment)
+
+
+def _epoch_millis(number: int | float) -> int | None:
+    if not math.isfinite(number):
+        return None
+    millis = number if abs(number) >= _MILLIS_FROM else number * 1000
+    return math.floor(millis) if abs(millis) <= _MAX_MILLIS else None
+
+
+def _offset(zone: str | None) -> str:
+    if zone is None or zone in ("z", "Z", "UTC", "GMT"):
+        return "" if zone is None else "+00:00"
+    return zone
+
+
+def _millis_of_slashed(match: re.Match[str]) -> int | None:
+    parts = match.groupdict()
+    year, month, day = (
+        (parts["year"], parts["month"], parts["day"])
+        if parts["year"]
+        else (parts["us_year"], parts["us_month"], parts["us_day"])
+    )
+    fraction = (parts["fraction"] or "0")[:6].ljust(6, "0")
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            int(fraction),
+        )
+    except ValueError:
+        return None
+    zone = _offset(parts["zone"])
+    if zone:
+        sign = -1 if zone[0] == "-" else 1
+        hours, minutes = int(zone[1:3]), int(zone[-2:])
+        moment = moment.replace(tzinfo=UTC) - sign * timedelta(hours=hours, minutes=minutes)
+    return _since_epoch(moment)
+
+
+def _millis_of_rfc2822(value: str) -> int | None:
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return _since_epoch(moment)
+
+
+def _since_epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MILLISECOND

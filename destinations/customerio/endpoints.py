@@ -21,6 +21,7 @@ class Endpoint(NamedTuple):
 
 
 IDENTIFY = Endpoint("PUT", "/api/v1/customers/{id}")
+DELETE_PERSON = Endpoint("DELETE", "/api/v1/customers/{id}")
 TRACK = Endpoint("POST", "/api/v1/customers/{id}/events")
 TRACK_ANONYMOUS = Endpoint("POST", "/api/v1/events")
 ADD_DEVICE = Endpoint("PUT", "/api/v1/customers/{id}/devices")

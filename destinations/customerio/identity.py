@@ -8,18 +8,16 @@ an id, as in RudderStack.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from destinations.customerio.checks import check_id
 from destinations.customerio.config import TransformConfig
+from destinations.customerio.emails import is_email
 from destinations.customerio.endpoints import path_segment
 from destinations.customerio.errors import InstrumentationError
 from destinations.customerio.message import anonymous_id, email, present, scalar, text, user_id
 
-# Loose on purpose: it only decides between "id" and "email", and Customer.io validates the address.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CIO_ID_PREFIX = "cio_"
 
 
@@ -36,10 +34,6 @@ class Person:
         """The person as a v1 path segment; Customer.io reads the cio_ prefix as a cio_id."""
         prefix = CIO_ID_PREFIX if self.key == "cio_id" else ""
         return path_segment(prefix + text(self.value), self.field)
-
-
-def is_email(value: Any) -> bool:
-    return isinstance(value, str) and _EMAIL.fullmatch(value) is not None
 
 
 def known_person(message: dict[str, Any], config: TransformConfig) -> Person | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from destinations.customerio.dates import unix_millis
+from destinations.customerio.dates import read_millis
 from destinations.customerio.errors import InstrumentationError
 
 Path = tuple[str, tuple[str | int, ...]]
@@ -113,21 +113,49 @@ def object_field(message: dict[str, Any], field: str) -> dict[str, Any] | None:
 def event_millis(message: dict[str, Any]) -> int | None:
     """When the event happened: `timestamp`, else `originalTimestamp`, in unix milliseconds."""
     hit = first(message, EVENT_TIME)
-    return None if hit is None else date_millis(*hit)
-
-
-def date_millis(field: str, value: Any) -> int:
-    if not isinstance(value, str):
-        raise InstrumentationError(f"{field} must be an ISO-8601 date string")
-    millis = unix_millis(value)
-    if millis is None:
-        raise InstrumentationError(f"{field} is not an ISO-8601 date")
-    return millis
+    return None if hit is None else read_millis(hit[1])
 
 
 def event_seconds(message: dict[str, Any]) -> int | None:
     millis = event_millis(message)
     return None if millis is None else millis // 1000
+
+
+def without_unreadable_dates(
+    message: dict[str, Any], paths: tuple[Path, ...]
+) -> tuple[dict[str, Any], list[str]]:
+    """`message` without the dates at `paths` that no reader can read, and a note for each one left out.
+
+    An event is never lost over a date: it goes without it, and the note tells the delivery log why.
+    The input is never modified: the changed parts are copies.
+    """
+    notes = []
+    for name, keys in paths:
+        value = dig(message, keys)
+        if present(value) and read_millis(value) is None:
+            message = _without(message, keys)
+            shown = repr(value) if isinstance(value, str | int | float) else f"a JSON {_json_kind(value)}"
+            notes.append(f"{name} {shown[:60]} is not a date, so it was left out of the request")
+    return message, notes
+
+
+def _without(value: Any, keys: tuple[str | int, ...]) -> Any:
+    head, rest = keys[0], keys[1:]
+    if isinstance(value, dict) and head in value:
+        if not rest:
+            return {key: item for key, item in value.items() if key != head}
+        return {**value, head: _without(value[head], rest)}
+    if isinstance(value, list) and isinstance(head, int) and head < len(value):
+        copy = list(value)
+        copy[head] = _without(value[head], rest) if rest else None
+        return copy
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {dict: "object", list: "array"}.get(type(value), "value")
 
 
 def with_external_id(message: dict[str, Any]) -> dict[str, Any]:
@@ -167,9 +195,12 @@ def is_identifier(value: Any) -> bool:
 
 
 def person_key(message: Any) -> str:
-    """The ordering key of DESIGN.md invariant 4: userId, else anonymousId ("" for neither)."""
+    """The ordering key of DESIGN.md invariant 4: userId, else anonymousId ("" for neither); a record's
+    person is its identifier (cio_id, id or email)."""
     if not isinstance(message, dict):
         return ""
+    if message.get("type") == "record":
+        return record_identifier(message.get("identifiers"))
     for field in ("userId", "anonymousId"):
         value = message.get(field)
         if isinstance(value, str):  # nearly always: the ingestion API stores ids as text
@@ -177,4 +208,17 @@ def person_key(message: Any) -> str:
                 return value
         elif is_identifier(value):
             return text(value)
+    return ""
+
+
+RECORD_IDENTIFIERS = ("cio_id", "id", "email")  # a record's person, in order of priority
+
+
+def record_identifier(identifiers: Any) -> str:
+    """The value of a record's first identifier of RECORD_IDENTIFIERS, as text ("" for none)."""
+    if isinstance(identifiers, dict):
+        for key in RECORD_IDENTIFIERS:
+            value = identifiers.get(key)
+            if is_identifier(value):
+                return text(value)
     return ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from destinations.customerio.endpoints import BATCH, Endpoint
@@ -30,9 +30,20 @@ class OutgoingRequest:
     endpoint: str
     headers: dict[str, str]
     body: dict[str, Any] | None
+    # What the transformer left out of the message and why (a date it could not read, say): the delivery
+    # log shows these beside the request. Not part of what is sent.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "endpoint": self.endpoint, "headers": self.headers, "body": self.body}
+        described = {
+            "method": self.method,
+            "endpoint": self.endpoint,
+            "headers": self.headers,
+            "body": self.body,
+        }
+        if self.notes:
+            described["notes"] = list(self.notes)
+        return described
 
     @property
     def is_batch(self) -> bool:

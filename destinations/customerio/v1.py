@@ -27,11 +27,12 @@ from destinations.customerio.events import (
     track_name,
     viewed_screen,
 )
-from destinations.customerio.identity import anonymous_person, known_person, merge_pair
+from destinations.customerio.identity import Person, anonymous_person, known_person, merge_pair
 from destinations.customerio.limits import MAX_EVENT_NAME_BYTES
 from destinations.customerio.message import event_millis, event_seconds, object_field, text
 from destinations.customerio.objects import object_item
 from destinations.customerio.outgoing import OutgoingRequest, batch_request, request
+from destinations.customerio.records import record_item
 
 Message = dict[str, Any]
 
@@ -76,6 +77,24 @@ def group(message: Message, config: TransformConfig) -> OutgoingRequest:
 def alias(message: Message, config: TransformConfig) -> OutgoingRequest:
     """POST /api/v1/merge_customers."""
     return request(config, endpoints.MERGE, merge_pair(message, config))
+
+
+def record(message: Message, config: TransformConfig) -> OutgoingRequest:
+    """A reverse-ETL row: PUT or DELETE /api/v1/customers/{id}, an event, or an object in /api/v2/batch."""
+    item = record_item(message, config)
+    if item["type"] == "object":
+        return batch_request(config, item)
+    ((key, value),) = item["identifiers"].items()
+    person = Person(key, value, f"identifiers.{key}").path()
+    if item["action"] == "identify":
+        return request(config, endpoints.IDENTIFY, item.get("attributes", {}), id=person)
+    if item["action"] == "delete":
+        return request(config, endpoints.DELETE_PERSON, None, id=person)
+    body = {"name": item["name"], "data": item.get("attributes", {})}
+    for key in ("timestamp", "id"):
+        if key in item:
+            body[key] = item[key]
+    return request(config, endpoints.TRACK, body, id=person)
 
 
 def _event(
@@ -140,4 +159,5 @@ BUILDERS: dict[str, Callable[[Message, TransformConfig], OutgoingRequest]] = {
     "screen": screen,
     "group": group,
     "alias": alias,
+    "record": record,
 }

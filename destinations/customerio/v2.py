@@ -1,7 +1,8 @@
 """The "apiVersion": "v2" mode: every message as one item of POST /api/v2/batch.
 
 Reference: https://docs.customer.io/integrations/api/track/#operation/batch. Items are "person"
-actions (identify, event, page, screen, merge, add_device, delete_device) or "object" actions (groups).
+actions (identify, event, page, screen, merge, add_device, delete_device, delete) or "object" actions
+(groups, object records).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from destinations.customerio.events import (
 from destinations.customerio.identity import Person, anonymous_person, known_person, merge_pair
 from destinations.customerio.message import event_millis, event_seconds, object_field
 from destinations.customerio.objects import object_item
+from destinations.customerio.records import record_item
 
 Message = dict[str, Any]
 Item = dict[str, Any]
@@ -125,4 +127,5 @@ BUILDERS: dict[str, Callable[[Message, TransformConfig], Item]] = {
     "screen": screen,
     "group": group,
     "alias": alias,
+    "record": record_item,
 }

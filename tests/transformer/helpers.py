@@ -38,6 +38,14 @@ def cases(name: str) -> list[dict[str, Any]]:
     return json.loads((CONFORMANCE / name).read_text())
 
 
+def case_config(case: dict[str, Any]) -> dict[str, Any]:
+    """A case's destination config, with its connection when it has one (record cases: the connection's
+    settings say whether the rows are people or events), as RudderStack's router passes both."""
+    if "connection" in case:
+        return {**case["config"], "connection": case["connection"]}
+    return case["config"]
+
+
 def assert_request_matches(expected: dict[str, Any], actual: dict[str, Any]) -> None:
     """The README's rules: method and endpoint exact, body as JSON (null matches empty), expected
     headers present (names case-insensitive).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from destinations.customerio import InstrumentationError, transform
+from destinations.customerio import transform
 from tests.transformer.helpers import AUTHORIZATION, EU, US, config, send
 
 EVERY_TYPE = {
@@ -120,17 +120,35 @@ def test_the_timestamp_wins_over_the_original_timestamp():
 
 
 @pytest.mark.parametrize(
-    "timestamp", ["yesterday", "2022-13-01T00:00:00Z", "2022-01-10T25:00:00Z", "10/01/2022"]
+    ("timestamp", "shown"),
+    [
+        ("yesterday", "'yesterday'"),
+        ("2022-13-01T00:00:00Z", "'2022-13-01T00:00:00Z'"),
+        ("2022-01-10T25:00:00Z", "'2022-01-10T25:00:00Z'"),
+        (True, "True"),
+        ({"t": 1}, "a JSON object"),
+    ],
 )
-def test_a_time_that_is_not_an_iso_date_is_refused_by_name(timestamp):
-    with pytest.raises(InstrumentationError, match="timestamp is not an ISO-8601 date"):
-        send({"type": "track", "userId": "u1", "event": "E", "timestamp": timestamp})
+def test_a_time_that_is_not_a_date_is_left_out_and_said_so(timestamp, shown):
+    # given an event whose time no reader can read
+    # when it is transformed
+    request = send({"type": "track", "userId": "u1", "event": "E", "originalTimestamp": timestamp})
+    # then it is still sent, without a time (Customer.io uses the time it receives it), and says why
+    assert request.body == {"type": "event", "name": "E"}
+    assert request.notes == (f"originalTimestamp {shown} is not a date, so it was left out of the request",)
 
 
-@pytest.mark.parametrize("timestamp", [1571051718, True, {"t": 1}])
-def test_a_time_that_is_not_text_is_refused_by_name(timestamp):
-    with pytest.raises(InstrumentationError, match="originalTimestamp must be an ISO-8601 date string"):
-        send({"type": "track", "userId": "u1", "event": "E", "originalTimestamp": timestamp})
+def test_an_unreadable_timestamp_gives_way_to_the_original_timestamp():
+    message = {
+        "type": "track",
+        "userId": "u1",
+        "event": "E",
+        "timestamp": "soon",
+        "originalTimestamp": "2000-01-01",
+    }
+    request = send(message)
+    assert request.body["timestamp"] == 946684800
+    assert request.notes == ("timestamp 'soon' is not a date, so it was left out of the request",)
 
 
 def test_the_transformer_never_takes_a_host_from_the_message_or_the_config():

@@ -43,7 +43,17 @@ def test_the_delivery_engine_s_config_is_understood():
     # when it is parsed
     parsed = TransformConfig.from_mapping(to_config(destination))
     # then every setting the transformer uses is read, and the rest ignored
-    assert parsed == TransformConfig("site-1", "key-1", "EU", "Token Set", "v2", True, True, True, True)
+    assert parsed == TransformConfig(
+        "site-1",
+        "key-1",
+        "EU",
+        "Token Set",
+        "v2",
+        convert_to_unix_time=True,
+        cio_identifiers=True,
+        deduplication_ids=True,
+        check_limits=True,
+    )
     assert (parsed.base_url, parsed.authorization) == (EU, AUTHORIZATION)
 
 

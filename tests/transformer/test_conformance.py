@@ -8,6 +8,7 @@ from destinations.customerio import TransformError, transform, transform_stream
 from tests.transformer.helpers import (
     assert_request_matches,
     assert_router_results_match,
+    case_config,
     cases,
 )
 
@@ -27,10 +28,10 @@ def test_processor_case(case):
     if "expected_error" in case:
         # then it fails as the reference's does
         with pytest.raises(TransformError) as failure:
-            transform(case["message"], case["config"])
+            transform(case["message"], case_config(case))
         assert failure.value.message
         return
-    requests = transform(case["message"], case["config"])
+    requests = transform(case["message"], case_config(case))
     # then the requests are the reference's
     assert len(requests) == len(case["expected"])
     for expected, request in zip(case["expected"], requests, strict=True):
@@ -41,7 +42,7 @@ def test_processor_case(case):
 def test_router_case(case):
     # given one destination's stream of messages
     # when the stream is transformed and combined
-    results = transform_stream(case["messages"], case["config"]).results()
+    results = transform_stream(case["messages"], case_config(case)).results()
     # then the outgoing requests and the failures are the reference's, in its order
     assert_router_results_match(case["expected"], [result.to_dict() for result in results])
 

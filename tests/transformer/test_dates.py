@@ -1,0 +1,106 @@
+"""Every date form RudderStack's transformer reads (with JavaScript's `new Date()`) is read here too."""
+
+from __future__ import annotations
+
+import pytest
+
+from destinations.customerio.dates import convert_dates, read_millis
+from tests.transformer.helpers import send
+
+MAY_1 = 1714521600  # 2024-05-01T00:00:00Z
+MAY_1_1230 = MAY_1 + 12 * 3600 + 30 * 60 + 15  # 12:30:15
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("2024-05-01T12:30:15Z", MAY_1_1230),
+        ("2024-05-01T12:30:15.999+00:00", MAY_1_1230),
+        ("2024-05-01 12:30:15", MAY_1_1230),
+        ("2024-05-01 12:30:15.250", MAY_1_1230),
+        ("2024-05-01 12:30:15Z", MAY_1_1230),
+        ("2024-05-01 12:30:15 UTC", MAY_1_1230),
+        ("2024-05-01 14:30:15+02:00", MAY_1_1230),
+        ("2024-05-01 12:30", MAY_1_1230 - 15),
+        ("2024-05-01", MAY_1),
+        ("2024/05/01", MAY_1),
+        ("2024/5/1", MAY_1),
+        ("2024/05/01 12:30:15", MAY_1_1230),
+        ("05/01/2024", MAY_1),
+        ("5/1/2024 12:30:15", MAY_1_1230),
+        ("Wed, 01 May 2024 12:30:15 GMT", MAY_1_1230),
+        ("01 May 2024 14:30:15 +0200", MAY_1_1230),
+        (" 2024-05-01T12:30:15Z ", MAY_1_1230),
+        (MAY_1_1230, MAY_1_1230),
+        (MAY_1_1230 + 0.5, MAY_1_1230),
+        (MAY_1_1230 * 1000 + 999, MAY_1_1230),
+        (str(MAY_1_1230), MAY_1_1230),
+        (str(MAY_1_1230 * 1000), MAY_1_1230),
+        (f"{MAY_1_1230}.25", MAY_1_1230),
+        (0, 0),
+        (-14182940, -14182940),
+    ],
+)
+def test_each_form_is_read(value, seconds):
+    # given a date in one of the forms the reference reads
+    # when it is read
+    # then it is the same moment in unix time
+    assert read_millis(value) // 1000 == seconds
+
+
+def test_seconds_and_milliseconds_are_told_apart_by_size():
+    # Customer.io takes unix seconds; a number that large as seconds would be after the year 5000
+    assert read_millis(99_999_999_999) == 99_999_999_999_000  # seconds: the year 5138
+    assert read_millis(100_000_000_000) == 100_000_000_000  # milliseconds: 1973
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "",
+        "2024-13-01",
+        "2024/02/30",
+        "13/01/2024",
+        "2024-05-01T25:00:00Z",
+        "20240501X",
+        "1e10",
+        float("nan"),
+        float("inf"),
+        10**30,
+        True,
+        None,
+        [2024],
+        {"t": 1},
+    ],
+)
+def test_what_no_reader_reads_is_none(value):
+    assert read_millis(value) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timestamp", "2024-05-01 12:30:15"),
+        ("timestamp", "2024/05/01 12:30:15"),
+        ("originalTimestamp", MAY_1_1230),
+    ],
+)
+def test_an_event_s_time_in_any_form_is_sent(field, value):
+    request = send({"type": "track", "userId": "u1", "event": "E", field: value})
+    assert request.body["timestamp"] == MAY_1_1230 and request.notes == ()
+
+
+@pytest.mark.parametrize("created_at", ["2024/05/01", "2024-05-01 00:00:00", MAY_1, MAY_1 * 1000, str(MAY_1)])
+def test_created_at_in_any_form_is_sent_in_unix_seconds(created_at):
+    request = send({"type": "identify", "userId": "u1", "traits": {"createdAt": created_at}})
+    assert request.body == {"created_at": MAY_1}
+
+
+def test_the_unix_time_option_still_converts_only_iso_dates():
+    # a label such as "05/01/2024" inside attributes is not turned into a number
+    assert convert_dates({"a": "2024-05-01", "b": "05/01/2024", "c": "2024/05/01"}) == {
+        "a": MAY_1,
+        "b": "05/01/2024",
+        "c": "2024/05/01",
+    }
