@@ -43,10 +43,10 @@ def sync_due_warehouses() -> None:
 
 
 @shared_task(name="delivery.tasks.sync_warehouse", ignore_result=True)
-def sync_warehouse(warehouse_source_id: int) -> None:
+def sync_warehouse(warehouse_source_id: int, dry_run: bool = False) -> None:
     """One sync run of a warehouse source; a second one sent meanwhile finds it running and stops."""
     source = WarehouseSource.objects.filter(pk=warehouse_source_id, enabled=True).first()
     if source is None:
         return
     with contextlib.suppress(warehouse_sync.AlreadyRunning):
-        warehouse_sync.sync(source)
+        warehouse_sync.sync(source, dry_run=dry_run)

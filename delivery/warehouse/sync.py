@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MAX_FAILURES_KEPT = 100
 MAX_SAMPLES = 5
+REPEATED = "the query returned this row's identifier more than once"
 COUNTERS = ("rows_read", "rows_new", "rows_changed", "rows_removed", "rows_unchanged", "rows_failed")
 
 
@@ -140,54 +141,74 @@ def diff(source: WarehouseSource, run: SyncRun, rows: list[dict[str, Any]]) -> C
     """Map a chunk's rows and compare them with the stored fingerprints: what is new, changed, the same."""
     chunk = Chunk()
     chunk.counts["rows_read"] = len(rows)
-    mapped: dict[str, mapping.MappedRow] = {}
-    for offset, row in enumerate(rows, start=run.rows_read + 1):
-        try:
-            item = mapping.map_row(source, row)
-            if item.key in mapped:
-                raise mapping.RowError("the query returned this row's identifier more than once")
-        except mapping.RowError as error:
-            _fail(chunk, offset, row.get(source.identifier_column), str(error))
-            continue
-        mapped[item.key] = item
+    mapped = _map_rows(source, run, rows, chunk)
     stored = {
         fingerprint.key: fingerprint
         for fingerprint in RowFingerprint.objects.filter(warehouse_source=source, key__in=list(mapped))
     }
-    now = timezone.now()
-    arrival = Arrival(now, ip="", historical=False)
-    for item in mapped.values():
-        known = stored.get(item.key)
+    arrival = Arrival(timezone.now(), ip="", historical=False)
+    for key, (number, item) in mapped.items():
+        known = stored.get(key)
         if known is not None and known.fingerprint == item.fingerprint:
             chunk.counts["rows_unchanged"] += 1
-            chunk.seen.append(item.key)
-            continue
-        if known is not None and known.seen_run == run.pk:
-            _fail(chunk, None, item.key, "the query returned this row's identifier more than once")
-            continue
-        is_new = known is None or not known.fingerprint
-        version = 1 if known is None else known.version + 1
-        action = mapping.INSERT if is_new else mapping.UPDATE
-        message_id = mapping.message_id(source, item.key, version, item.fingerprint)
-        message = mapping.record(source, item.message, action, message_id, run.pk)
-        try:
-            message = prepare(message, "row", None, arrival)
-        except IngestError as error:
-            _fail(chunk, None, item.key, str(error))
-            chunk.seen.append(item.key)
-            continue
-        chunk.counts["rows_new" if is_new else "rows_changed"] += 1
-        chunk.messages.append(message)
-        chunk.fingerprints.append(
-            RowFingerprint(
-                warehouse_source=source,
-                key=item.key,
-                fingerprint=item.fingerprint,
-                version=version,
-                seen_run=run.pk,
-            )
-        )
+            chunk.seen.append(key)
+        elif known is not None and known.seen_run == run.pk:
+            _fail(chunk, number, key, REPEATED)
+        else:
+            _stage(source, run, chunk, item, known, arrival, number)
     return chunk
+
+
+def _map_rows(
+    source: WarehouseSource, run: SyncRun, rows: list[dict[str, Any]], chunk: Chunk
+) -> dict[str, tuple[int, mapping.MappedRow]]:
+    """{key: (row number, mapped row)} of the rows that map; the others fail with their reason."""
+    mapped: dict[str, tuple[int, mapping.MappedRow]] = {}
+    for number, row in enumerate(rows, start=run.rows_read + 1):
+        try:
+            item = mapping.map_row(source, row)
+            if item.key in mapped:
+                raise mapping.RowError(REPEATED)
+        except mapping.RowError as error:
+            _fail(chunk, number, row.get(source.identifier_column), str(error))
+        else:
+            mapped[item.key] = (number, item)
+    return mapped
+
+
+def _stage(
+    source: WarehouseSource,
+    run: SyncRun,
+    chunk: Chunk,
+    item: mapping.MappedRow,
+    known: RowFingerprint | None,
+    arrival: Arrival,
+    number: int,
+) -> None:
+    """Add a new or changed row's record, checked by the ingestion API's own rules, and its fingerprint."""
+    is_new = known is None or not known.fingerprint
+    version = 1 if known is None else known.version + 1
+    message_id = mapping.message_id(source, item.key, version, item.fingerprint)
+    action = mapping.INSERT if is_new else mapping.UPDATE
+    try:
+        message = prepare(
+            mapping.record(source, item.message, action, message_id, run.pk), "row", None, arrival
+        )
+    except IngestError as error:
+        _fail(chunk, number, item.key, str(error))
+        chunk.seen.append(item.key)
+        return
+    chunk.counts["rows_new" if is_new else "rows_changed"] += 1
+    chunk.messages.append(message)
+    chunk.fingerprints.append(
+        RowFingerprint(
+            warehouse_source=source,
+            key=item.key,
+            fingerprint=item.fingerprint,
+            version=version,
+            seen_run=run.pk,
+        )
+    )
 
 
 def _fail(chunk: Chunk, row: int | None, identifier: Any, reason: str) -> None:

@@ -55,7 +55,7 @@ class WarehouseSourceAdmin(admin.ModelAdmin):
     list_display = ["name", "enabled", "kind", "mode", "every_minutes", "database", "last_run"]
     list_filter = ["enabled", "kind", "mode"]
     search_fields = ["name"]
-    actions = ["sync_now"]
+    actions = ["sync_now", "dry_run"]
     readonly_fields = ["recent_runs"]
     fieldsets = [
         (None, {"fields": ["name", "enabled", "connection_url", "destinations"]}),
@@ -126,6 +126,12 @@ class WarehouseSourceAdmin(admin.ModelAdmin):
         for warehouse in queryset:
             current_app.send_task(SYNC_TASK, args=[warehouse.pk])
         self.message_user(request, f"Started {queryset.count()} sync(s).", messages.SUCCESS)
+
+    @admin.action(description="Dry run selected warehouse sources (counts and sample requests, nothing sent)")
+    def dry_run(self, request: HttpRequest, queryset: QuerySet[WarehouseSource]) -> None:
+        for warehouse in queryset:
+            current_app.send_task(SYNC_TASK, args=[warehouse.pk], kwargs={"dry_run": True})
+        self.message_user(request, f"Started {queryset.count()} dry run(s): see Sync runs.", messages.SUCCESS)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)

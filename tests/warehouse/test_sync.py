@@ -165,3 +165,61 @@ def test_every_synced_row_is_a_delivery_in_the_log(sqlite_warehouse, fake):
     assert Counter(delivery.status for delivery in deliveries) == {"delivered": 3}
     assert sorted(delivery.person for delivery in deliveries) == ["1", "2", "3"]
     assert {delivery.event.type for delivery in deliveries} == {"record"}
+
+
+def test_an_event_table_sends_each_new_row_once_as_an_event(sqlite_warehouse, fake):
+    # Given a table of orders, synced as events named by a column, at their order time
+    sqlite_warehouse.execute("CREATE TABLE orders (email TEXT, what TEXT, placed_at TEXT, total REAL)")
+    insert = "INSERT INTO orders VALUES (:email, :what, :at, :total)"
+    sqlite_warehouse.execute(insert, [
+        {"email": "ann@example.com", "what": "Order Placed", "at": "2026-01-02T03:04:05Z", "total": 12.5},
+        {"email": "bob@example.com", "what": "Order Placed", "at": "2026-01-03T03:04:05Z", "total": 8.0},
+    ])  # fmt: skip
+    destination = batching_destination()
+    source = make_warehouse_source(
+        sqlite_warehouse.url, destination, kind="event", query="SELECT * FROM orders", identifier="email",
+        identifier_column="email", event_name_column="what", timestamp_column="placed_at",
+    )  # fmt: skip
+    first = sync(source)
+    # When one more order arrives and the source syncs again
+    sqlite_warehouse.execute(insert, [{"email": "ann@example.com", "what": "Refund", "at": None, "total": 3}])
+    second = sync(source)
+    deliver_everything(destination)
+    # Then each order was sent once, as an event of its person
+    assert (first.rows_new, second.rows_new, second.rows_unchanged) == (2, 1, 2)
+    items = [item for request in fake.requests("/api/v2/batch") for item in request.json["batch"]]
+    assert sorted((item["identifiers"]["email"], item["name"]) for item in items) == [
+        ("ann@example.com", "Order Placed"),
+        ("ann@example.com", "Refund"),
+        ("bob@example.com", "Order Placed"),
+    ]
+    assert {item["action"] for item in items} == {"event"}
+    payloads = [event.payload for event in Event.objects.order_by("id")]
+    assert payloads[0]["fields"] == {"created_at": "2026-01-02T03:04:05Z", "total": 12.5}
+
+
+def test_an_object_table_sends_objects_related_to_their_people(sqlite_warehouse, fake):
+    sqlite_warehouse.execute("CREATE TABLE accounts (account_id TEXT, name TEXT, members TEXT)")
+    sqlite_warehouse.execute(
+        "INSERT INTO accounts VALUES (:id, :name, :members)",
+        [
+            {"id": "acme", "name": "Acme", "members": "u1,u2"},
+            {"id": "globex", "name": "Globex", "members": "[]"},
+        ],
+    )
+    destination = batching_destination()
+    source = make_warehouse_source(
+        sqlite_warehouse.url, destination, kind="object", query="SELECT * FROM accounts",
+        identifier_column="account_id", object_type_id="1", relationships_column="members", mode="mirror",
+    )  # fmt: skip
+    sync(source)
+    sqlite_warehouse.execute("DELETE FROM accounts WHERE account_id = 'globex'")
+    second = sync(source)
+    deliver_everything(destination)
+    assert (second.rows_removed, second.rows_unchanged) == (1, 1)
+    items = [item for request in fake.requests("/api/v2/batch") for item in request.json["batch"]]
+    by_action = sorted((item["action"], item["identifiers"]["object_id"]) for item in items)
+    assert by_action == [("delete", "globex"), ("identify", "acme"), ("identify", "globex")]
+    acme = next(item for item in items if item["identifiers"]["object_id"] == "acme")
+    assert acme["identifiers"]["object_type_id"] == "1"
+    assert acme["cio_relationships"] == [{"identifiers": {"id": "u1"}}, {"identifiers": {"id": "u2"}}]
