@@ -31,6 +31,7 @@ def detail_context(delivery: Delivery) -> dict[str, Any]:
         "event": delivery.event,
         "event_json": pretty(delivery.event.payload),
         "requests": [pretty(request) for request in shown_requests(delivery.requests)],
+        "left_out": left_out(delivery.requests),
         "attempts": [attempt_row(attempt) for attempt in attempts],
         "neighbours": neighbours(delivery),
         "siblings": siblings.select_related("destination").order_by("id"),
@@ -75,6 +76,15 @@ def shown_requests(requests: Any) -> list[dict]:
         endpoint = sent_to(request.get("endpoint"))
         shown.append({**request, "endpoint": endpoint, "headers": redacted_headers(headers)})
     return shown
+
+
+def left_out(requests: Any) -> list[str]:
+    """What the transformer left out of the delivery's requests and why (a date it could not read)."""
+    notes: list[str] = []
+    for request in requests if isinstance(requests, list) else []:
+        found = request.get("notes") if isinstance(request, dict) else None
+        notes.extend(redact(note) for note in found or () if isinstance(note, str) and note not in notes)
+    return notes
 
 
 def sent_to(endpoint: Any) -> Any:

@@ -46,6 +46,7 @@ class ShownRequest:
     headers: dict[str, str]
     body: str
     is_batch: bool
+    notes: tuple[str, ...] = ()  # what the transformer left out, and why
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def shown(request: OutgoingRequest) -> ShownRequest:
         headers=transport.redacted_headers(transport.wire_headers(request.headers)),
         body="" if request.body is None else pretty(request.body),
         is_batch=request.is_batch,
+        notes=request.notes,
     )
 
 

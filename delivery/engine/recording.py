@@ -239,9 +239,13 @@ def _say_duration(span: timedelta) -> str:
 
 def request_snapshot(request: Sendable) -> dict[str, Any]:
     """A request as the transformer made it, for Delivery.requests: Authorization redacted."""
-    return {
+    snapshot = {
         "method": request.method,
         "endpoint": request.endpoint,
         "headers": redacted_headers(request.headers),
         "body": request.body,
     }
+    notes = getattr(request, "notes", ())
+    if notes:
+        snapshot["notes"] = list(notes)  # what the transformer left out, and why
+    return snapshot

@@ -41,12 +41,27 @@ def _text(value: Any) -> str:
 
 
 def event_name(message: dict) -> str:
-    """The track event, else the page/screen name: what a person searches the log for."""
-    name = message.get("event") if message["type"] == "track" else message.get("name")
+    """The track event, else the page/screen name (a record's event): what a person searches the log for."""
+    kind = message["type"]
+    name = message.get("event") if kind in ("track", "record") else message.get("name")
     return _text(name)
 
 
+def user_id(message: dict) -> str:
+    if message["type"] == "record":
+        return _text(_record_identifier(message, "id"))
+    return _text(message.get("userId"))
+
+
+def _record_identifier(message: dict, key: str) -> Any:
+    identifiers = message.get("identifiers")
+    value = identifiers.get(key) if isinstance(identifiers, dict) else None
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def email(message: dict) -> str:
+    if message["type"] == "record":
+        return _text(_record_identifier(message, "email"))
     context_traits = (message.get("context") or {}).get("traits")
     for holder in (message.get("traits"), context_traits, message.get("properties")):
         if isinstance(holder, dict) and isinstance(holder.get("email"), str):
@@ -64,7 +79,7 @@ def event_row(source_id: int, message: dict, received_at: str, repeats: int) -> 
         "source_id": source_id,
         "message_id": message["messageId"],
         "type": message["type"],
-        "user_id": _text(message.get("userId")),
+        "user_id": user_id(message),
         "anonymous_id": _text(message.get("anonymousId")),
         "email": email(message),
         "event_name": event_name(message),

@@ -13,7 +13,16 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 from delivery.ingestion import examples
 from delivery.ingestion.sizes import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH
-from delivery.ingestion.validation import IDENTITY_FIELDS, MESSAGE_TYPES, OBJECT_FIELDS, REQUIRED_IDS
+from delivery.ingestion.validation import (
+    IDENTITY_FIELDS,
+    MESSAGE_TYPES,
+    OBJECT_FIELDS,
+    RECORD_ACTIONS,
+    RECORD_OBJECT_IDS,
+    REQUIRED_IDS,
+)
+from destinations.customerio.config import RECORD_OBJECTS
+from destinations.customerio.message import RECORD_IDENTIFIERS
 
 SECURITY_SCHEME = "writeKey"
 NOT_BLANK = r"\S"
@@ -43,6 +52,8 @@ ERRORS = {
 
 def message_schema(kind: str) -> dict[str, Any]:
     """A message of one type, as the validation rules accept it."""
+    if kind == "record":
+        return record_schema()
     properties: dict[str, Any] = {
         "type": {"type": "string", "enum": [kind]},
         **dict.fromkeys(IDENTITY_FIELDS, IDENTIFIER),
@@ -71,6 +82,36 @@ def message_schema(kind: str) -> dict[str, Any]:
         "additionalProperties": True,
     }
     return {**schema, "required": required} if required else schema
+
+
+def record_schema() -> dict[str, Any]:
+    identifiers = {
+        "type": "object",
+        "additionalProperties": True,
+        "properties": dict.fromkeys(RECORD_IDENTIFIERS, IDENTIFIER),
+    }
+    return {
+        "type": "object",
+        "description": "A row of a table (RudderStack's reverse-ETL record): a person (identified by "
+        "cio_id, id or email), an event of a person, or an object (identifiers.object_type_id, object_id).",
+        "properties": {
+            "type": {"type": "string", "enum": ["record"]},
+            "action": {"type": "string", "enum": list(RECORD_ACTIONS)},
+            "object": {"type": "string", "enum": list(RECORD_OBJECTS)},
+            "identifiers": identifiers,
+            "fields": OBJECT,
+            "event": {"type": "string"},
+            "relationships": {"type": "array", "items": OBJECT},
+            "messageId": {"type": "string", "maxLength": MAX_MESSAGE_ID_LENGTH},
+            "context": OBJECT,
+        },
+        "required": ["action", "identifiers"],
+        "anyOf": [
+            *({"properties": {"identifiers": {"required": [key]}}} for key in RECORD_IDENTIFIERS),
+            {"properties": {"identifiers": {"required": list(RECORD_OBJECT_IDS)}}},
+        ],
+        "additionalProperties": True,
+    }
 
 
 def batch_schema(item_refs: list[dict]) -> dict[str, Any]:

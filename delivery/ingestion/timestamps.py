@@ -8,18 +8,23 @@ keep the client's `timestamp` untouched.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from destinations.customerio.dates import read_millis
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse(value: Any) -> datetime | None:
-    """An ISO-8601 string as an aware UTC datetime (naive means UTC), or None."""
-    if not isinstance(value, str):
+    """A date in any form the transformer reads (ISO-8601, "2024-05-01 12:30:15", "2024/05/01", RFC 2822,
+    unix seconds or milliseconds) as an aware UTC datetime (naive means UTC), or None."""
+    millis = read_millis(value)
+    if millis is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
+        return _EPOCH + timedelta(milliseconds=millis)
+    except OverflowError:  # beyond Python's years 1 to 9999, which JavaScript's dates reach
         return None
 
 

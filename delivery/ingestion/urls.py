@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from delivery.ingestion.validation import MESSAGE_TYPES
+from delivery.ingestion.validation import SINGLE_ROUTE_TYPES
 from delivery.ingestion.views import IngestView
 
 
 def _routes(prefix: str, historical: bool) -> list:
-    kinds = [*MESSAGE_TYPES, None]
+    kinds = [*SINGLE_ROUTE_TYPES, None]
     return [
         path(
             f"{prefix}{kind or 'batch'}",

@@ -12,9 +12,15 @@ from typing import Any
 
 from delivery.ingestion.refusals import IngestError, PayloadTooLarge
 from delivery.ingestion.sizes import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH, MAX_NESTING_DEPTH
-from destinations.customerio.message import is_identifier
+from destinations.customerio.config import RECORD_OBJECTS
+from destinations.customerio.message import RECORD_IDENTIFIERS, is_identifier
+from destinations.customerio.records import ACTIONS as RECORD_ACTIONS
 
-MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+# The types with a route of their own (/v1/identify ...); every type comes in a batch.
+SINGLE_ROUTE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+# A `record` is a row of a table (RudderStack's reverse ETL): it comes from warehouse syncs, in batches.
+MESSAGE_TYPES = (*SINGLE_ROUTE_TYPES, "record")
+RECORD_OBJECT_IDS = ("object_type_id", "object_id")
 IDENTITY_FIELDS = ("userId", "anonymousId")
 OBJECT_FIELDS = ("traits", "properties", "context", "integrations")
 # Beyond an identity, what each type needs (Segment's spec); the value is an id: a string or a number.
@@ -40,6 +46,9 @@ def message_type(message: dict, base: str) -> str:
 
 def validate_message(message: dict, kind: str, base: str) -> None:
     """Raise IngestError naming the first field that breaks a rule for a message of type `kind`."""
+    if kind == "record":
+        _validate_record(message, base)
+        return
     for field in IDENTITY_FIELDS:
         value = message.get(field)
         if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
@@ -55,6 +64,34 @@ def validate_message(message: dict, kind: str, base: str) -> None:
     required = REQUIRED_IDS.get(kind)
     if required and not is_identifier(message.get(required)):
         raise _fail(at(base, required), f"{kind} requires a {required} (a string or a number)")
+    _validate_message_id(message.get("messageId"), base)
+
+
+def _validate_record(message: dict, base: str) -> None:
+    """A row: what happened to it, who or what it is about, and its columns."""
+    action = message.get("action")
+    if not isinstance(action, str) or action not in RECORD_ACTIONS:
+        shown = "missing" if action is None else f"unknown action {json.dumps(action)[:60]}"
+        raise _fail(at(base, "action"), f"{shown}; expected one of {', '.join(RECORD_ACTIONS)}")
+    kind = message.get("object")
+    if kind is not None and kind not in RECORD_OBJECTS:
+        raise _fail(at(base, "object"), f"must be one of {', '.join(RECORD_OBJECTS)}")
+    for field in ("identifiers", "fields", "context", "integrations"):
+        if message.get(field) is not None and not isinstance(message[field], dict):
+            raise _fail(at(base, field), "must be an object")
+    identifiers = message.get("identifiers") or {}
+    needed = RECORD_OBJECT_IDS if kind == "object" else RECORD_IDENTIFIERS
+    if kind == "object":
+        for field in needed:
+            if not is_identifier(identifiers.get(field)):
+                raise _fail(
+                    at(base, f"identifiers.{field}"), "an object record needs it (a string or a number)"
+                )
+    elif not any(is_identifier(identifiers.get(field)) for field in needed):
+        raise _fail(at(base, "identifiers"), "a record needs a non-empty cio_id, id or email")
+    relationships = message.get("relationships")
+    if relationships is not None and not isinstance(relationships, list):
+        raise _fail(at(base, "relationships"), "must be a list of people's identifiers")
     _validate_message_id(message.get("messageId"), base)
 
 

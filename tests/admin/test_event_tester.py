@@ -70,6 +70,7 @@ MESSAGES = {
     "track": {"type": "track", "userId": "ann", "event": "Order Completed", "properties": {"total": 20}},
     "group": {"type": "group", "userId": "ann", "groupId": "acme", "traits": {"name": "Acme"}},
     "alias": {"type": "alias", "userId": "ann", "previousId": "anon-1"},
+    "record": {"type": "record", "action": "update", "identifiers": {"id": "ann"}, "fields": {"plan": "pro"}},
 }
 
 
@@ -95,6 +96,15 @@ def test_preview_shows_the_exact_requests_and_sends_nothing(superuser_client, fa
     # And nothing reached Customer.io, and nothing was stored
     assert fakes.received() == 0
     assert not Event.objects.exists() and not Delivery.objects.exists()
+
+
+def test_what_the_transformer_leaves_out_is_shown_with_the_request(superuser_client, fakes):
+    # given an identify whose createdAt is not a date
+    message = {"type": "identify", "userId": "ann", "traits": {"createdAt": "someday", "plan": "pro"}}
+    # when it is previewed
+    text = page_text(preview(superuser_client, make_destination().pk, message))
+    # then the request is shown, and beside it what was left out and why
+    assert "Left out of the request: traits.createdAt 'someday' is not a date" in text
 
 
 def test_an_eu_destination_is_previewed_against_the_eu_host(superuser_client, fakes):

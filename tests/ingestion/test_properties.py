@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 
 from delivery.ingestion.enrich import Arrival
 from delivery.ingestion.refusals import IngestError
-from delivery.ingestion.validation import MESSAGE_TYPES
+from delivery.ingestion.validation import MESSAGE_TYPES, SINGLE_ROUTE_TYPES
 from delivery.ingestion.views import prepare
 from delivery.models import Event
 
 FIELDS = [
     "type", "userId", "anonymousId", "event", "name", "groupId", "previousId", "messageId", "traits",
     "properties", "context", "integrations", "timestamp", "originalTimestamp", "sentAt", "channel",
-    "writeKey",
+    "writeKey", "action", "identifiers", "fields", "object", "relationships",
 ]  # fmt: skip
 scalars = (
     st.none()
@@ -26,7 +26,7 @@ scalars = (
     | st.integers(min_value=-(10**30), max_value=10**30)
     | st.floats(allow_nan=False)
     | st.text(max_size=20)
-    | st.sampled_from([*MESSAGE_TYPES, "2026-01-01T00:00:00Z", "", " ", "\u0000", "All"])
+    | st.sampled_from([*MESSAGE_TYPES, "2026-01-01T00:00:00Z", "", " ", "\u0000", "All", "insert", "event"])
 )
 json_values = st.recursive(
     scalars,
@@ -59,7 +59,8 @@ def test_a_message_is_either_refused_with_a_message_or_filled_in_and_storable(me
 
 @pytest.mark.django_db
 @given(
-    body=json_values | messages, path=st.sampled_from([f"/v1/{kind}" for kind in (*MESSAGE_TYPES, "batch")])
+    body=json_values | messages,
+    path=st.sampled_from([f"/v1/{kind}" for kind in (*SINGLE_ROUTE_TYPES, "batch")]),
 )
 @HTTP_SETTINGS
 def test_any_json_body_gets_a_clear_answer(sender, body, path):

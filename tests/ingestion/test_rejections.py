@@ -13,7 +13,7 @@ from tests.ingestion.conftest import basic_auth, track
 
 pytestmark = pytest.mark.django_db
 
-TYPES = "identify, track, page, screen, group, alias"
+TYPES = "identify, track, page, screen, group, alias, record"
 
 
 def assert_rejected(response, status: int, message: str) -> None:
