@@ -25,6 +25,7 @@ from delivery.ingestion.refusals import IngestError
 from delivery.ingestion.sources import DestinationRef, SourceRef
 from delivery.ingestion.store import store
 from delivery.ingestion.views import prepare
+from delivery.warehouse import fingerprints
 from delivery.warehouse.preview import sample_requests
 from destinations.models import Destination
 from destinations.warehouse import mapping
@@ -48,7 +49,7 @@ class Chunk:
     """What one chunk of rows comes to: the messages to store and the fingerprints to keep."""
 
     messages: list[dict] = field(default_factory=list)
-    fingerprints: list[RowFingerprint] = field(default_factory=list)
+    fingerprints: list[tuple[str, str, int, int]] = field(default_factory=list)  # fingerprints.save's rows
     seen: list[str] = field(default_factory=list)  # unchanged keys (mirror mode marks them read)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     failures: list[dict] = field(default_factory=list)
@@ -142,10 +143,7 @@ def diff(source: WarehouseSource, run: SyncRun, rows: list[dict[str, Any]]) -> C
     chunk = Chunk()
     chunk.counts["rows_read"] = len(rows)
     mapped = _map_rows(source, run, rows, chunk)
-    stored = {
-        fingerprint.key: fingerprint
-        for fingerprint in RowFingerprint.objects.filter(warehouse_source=source, key__in=list(mapped))
-    }
+    stored = fingerprints.load(source.pk, list(mapped))
     arrival = Arrival(timezone.now(), ip="", historical=False)
     for key, (number, item) in mapped.items():
         known = stored.get(key)
@@ -181,7 +179,7 @@ def _stage(
     run: SyncRun,
     chunk: Chunk,
     item: mapping.MappedRow,
-    known: RowFingerprint | None,
+    known: fingerprints.Known | None,
     arrival: Arrival,
     number: int,
 ) -> None:
@@ -200,15 +198,7 @@ def _stage(
         return
     chunk.counts["rows_new" if is_new else "rows_changed"] += 1
     chunk.messages.append(message)
-    chunk.fingerprints.append(
-        RowFingerprint(
-            warehouse_source=source,
-            key=item.key,
-            fingerprint=item.fingerprint,
-            version=version,
-            seen_run=run.pk,
-        )
-    )
+    chunk.fingerprints.append((item.key, item.fingerprint, version, run.pk))
 
 
 def _fail(chunk: Chunk, row: int | None, identifier: Any, reason: str) -> None:
@@ -224,17 +214,9 @@ def _commit(run: SyncRun, reference: SourceRef, chunk: Chunk) -> None:
     with transaction.atomic():
         if chunk.messages:
             store(reference, chunk.messages, now)
-        if chunk.fingerprints:
-            RowFingerprint.objects.bulk_create(
-                chunk.fingerprints,
-                update_conflicts=True,
-                unique_fields=["warehouse_source", "key"],
-                update_fields=["fingerprint", "version", "seen_run"],
-            )
-        if chunk.seen and run.warehouse_source.mode == WarehouseSource.Mode.MIRROR:
-            RowFingerprint.objects.filter(
-                warehouse_source_id=run.warehouse_source_id, key__in=chunk.seen
-            ).update(seen_run=run.pk)
+        fingerprints.save(run.warehouse_source_id, chunk.fingerprints)
+        if run.warehouse_source.mode == WarehouseSource.Mode.MIRROR:
+            fingerprints.mark_seen(run.warehouse_source_id, chunk.seen, run.pk)
         _count(run, chunk, now)
 
 
@@ -294,9 +276,7 @@ def _remove_missing(source: WarehouseSource, run: SyncRun, reference: SourceRef,
                 continue
             chunk.messages.append(message)
             chunk.counts["rows_removed"] += 1
-            chunk.fingerprints.append(
-                RowFingerprint(warehouse_source=source, key=gone.key, version=version, seen_run=run.pk)
-            )
+            chunk.fingerprints.append((gone.key, "", version, run.pk))
         _commit(run, reference, chunk)
         progress(run)
 
