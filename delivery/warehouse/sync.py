@@ -4,7 +4,9 @@ Each chunk's record messages, its rows' fingerprints and the run's counters are 
 transaction, so a run killed anywhere resumes (the next run) without storing a row twice: a chunk is
 either wholly in (its rows now read as unchanged) or wholly out. The messageIds are stable per change
 (mapping.message_id) as a second net: were a change stored again, the store would drop it as a
-duplicate. A failing query fails the run before anything is stored; a bad row fails alone.
+duplicate. A query the database refuses fails the run before anything is stored (one that fails
+part-way, a timeout say, keeps the chunks committed before it, which the next run finds unchanged);
+a bad row fails alone.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from delivery.ingestion.sources import DestinationRef, SourceRef
 from delivery.ingestion.store import store
 from delivery.ingestion.views import prepare
 from delivery.warehouse import fingerprints
-from delivery.warehouse.preview import sample_requests
+from delivery.warehouse.samples import sample_requests
 from destinations.models import Destination
 from destinations.warehouse import mapping
 from destinations.warehouse.connection import WarehouseError, open_warehouse

@@ -30,7 +30,10 @@ class Command(BaseCommand):
             def progress(run: SyncRun) -> None:
                 bar.total = run.rows_total
                 bar.n = run.rows_read + run.rows_removed
-                bar.set_postfix(new=run.rows_new, changed=run.rows_changed, failed=run.rows_failed)
+                bar.set_postfix(
+                    new=run.rows_new, changed=run.rows_changed, failed=run.rows_failed, refresh=False
+                )
+                bar.refresh()
 
             try:
                 run = sync(source, dry_run=dry_run, progress=progress)

@@ -1,10 +1,9 @@
 from django.core.management.base import BaseCommand
 
 from destinations.management.commands._output import add_json_flag, emit, usage_error
-from destinations.provisioning import ProvisioningError
+from destinations.provisioning import ProvisioningError, create_warehouse_source
 from destinations.warehouse.connection import describe
 from destinations.warehouse.models import WarehouseSource
-from destinations.warehouse.provisioning import create_warehouse_source
 
 
 class Command(BaseCommand):
