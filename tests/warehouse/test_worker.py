@@ -1,10 +1,16 @@
-"""A warehouse source synced by Celery beat and a real worker, and a sync SIGKILLed in the middle."""
+"""A warehouse source synced by Celery beat and a real worker, a sync SIGKILLed in the middle, and the
+command's progress bar on a terminal."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -90,3 +96,37 @@ def test_a_sigkilled_run_restarted_sends_each_changed_row_once(sqlite_warehouse,
     assert updates == list(range(10, 10_001, 10))
     killed.refresh_from_db()
     assert killed.state == "failed" and killed.error.startswith("interrupted")
+
+
+def test_on_a_terminal_sync_warehouse_draws_a_progress_bar_then_prints_a_summary(sqlite_warehouse, fake):
+    # Given a source of 3,000 people, read 1,000 rows a chunk
+    sqlite_warehouse.people(3_000)
+    source = make_warehouse_source(sqlite_warehouse.url, batching_destination())
+    # When sync_warehouse runs on a terminal 100 columns wide
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    command = [sys.executable, "manage.py", "sync_warehouse", source.name]
+    env = processes.process_env(fake.url, WAREHOUSE_CHUNK_ROWS=1000)
+    child = subprocess.Popen(command, env=env, cwd=processes.ROOT, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            data = os.read(controller, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        screen += data
+    os.close(controller)
+    # Then the bar grew chunk by chunk to the total, and the summary line came last
+    assert child.wait(timeout=30) == 0
+    frames = [
+        frame.strip() for frame in screen.decode().replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
+    bars = [frame for frame in frames if "|" in frame and "rows/s" in frame]
+    assert any("1000/3000" in bar and " 33%|" in bar for bar in bars), bars
+    assert "3000/3000" in bars[-1] and "100%|" in bars[-1]
+    assert [frame for frame in frames if frame][-1].endswith(
+        "3000 new, 0 changed, 0 removed, 0 unchanged, 0 failed; 3000 events stored"
+    )
