@@ -1,67 +1,179 @@
 """How many messages one core turns into Customer.io requests per second (target: 20,000 or more).
 
-Run: python bench/transformer.py. The mix is what a product's analytics sends: mostly track calls,
-then identify, page and screen, a few groups, aliases and mobile device events, each with an
-analytics.js- or mobile-SDK-sized context (about 1.5 KB of JSON per message).
+Run: python bench/transformer.py [--baseline REVISION]. The mix is what a product's analytics sends:
+mostly track calls, then identify, page and screen, a few groups, aliases and mobile device events, each
+with an analytics.js- or mobile-SDK-sized context (about 1.5 KB of JSON per message); then a stream of
+warehouse rows (record messages).
+
+Each figure is printed beside the same figure for the transformer of BASELINE (a git revision), measured
+in the same run: this script runs again in a subprocess against that revision's transformer (from
+`git archive`), so a change that makes the transformer slower shows as a ratio under 1.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import io
 import json
 import random
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from destinations.customerio import TransformError, combine, transform, transform_stream
-from destinations.customerio.message import person_key
+import destinations.customerio as current_transformer  # noqa: E402
 
 MIX = {"track": 60, "identify": 14, "page": 12, "screen": 6, "group": 3, "alias": 1, "device": 4}
 MESSAGES = 5000
 # The best of several rounds of CPU time: other processes on the machine slow a round down, never up.
 ROUNDS = 15
 CONFIG = {"siteID": "a1b2c3d4e5f6a7b8c9d0", "apiKey": "0f9e8d7c6b5a4f3e2d1c", "datacenter": "US"}
+# The transformer before record messages and lenient dates, whose figures the README recorded last.
+BASELINE = "ec2f436"
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' for none)")
+    options = parser.parse_args()
     rng = random.Random(20240501)
     messages = [build(rng.choices(list(MIX), weights=list(MIX.values()))[0], rng) for _ in range(MESSAGES)]
     size = sum(len(json.dumps(message)) for message in messages) / len(messages)
     print(f"{MESSAGES} messages, mix {MIX}, {size:.0f} bytes of JSON on average")
     print(f"one core, best of {ROUNDS} rounds of CPU time; config passed as a dict, as the engine does")
-    for name, settings in [
-        ("v1", CONFIG),
-        ("v2", {**CONFIG, "apiVersion": "v2"}),
-        ("v1, every option on", {**CONFIG, **dict.fromkeys(OPTIONS, True)}),
-        ("v2, every option on", {**CONFIG, "apiVersion": "v2", **dict.fromkeys(OPTIONS, True)}),
-    ]:
-        rate = best_rate(lambda settings=settings: transform_all(messages, settings), len(messages))
-        failed = sum(1 for requests in transform_all(messages, settings) if requests is None)
-        print(f"transform {name:<22} {rate:>9,.0f} messages/s ({failed} refused, as they should be)")
+    with tempfile.TemporaryDirectory() as folder:
+        old = load_baseline(options.baseline, folder) if options.baseline else None
+        # Rounds of the two alternate, so a busy moment on the machine slows both alike.
+        current, baseline, counts = measure(current_transformer, old)
+    header = f"{'':<34}{'messages/s':>12}"
+    if baseline:
+        header += f"{'at ' + options.baseline:>14}{'ratio':>8}"
+    print(header)
+    for name, (rate, refused) in current.items():
+        line = f"{name:<34}{rate:>12,.0f}"
+        then = baseline.get(name)
+        if then is not None and then[1] < counts[name]:
+            line += f"{then[0]:>14,.0f}{rate / then[0]:>7.2f}x"
+        elif then is not None:
+            line += f"{'not taken':>14}"
+        line += f"  refused: {refused}" + (f" (then {then[1]})" if then is not None else "")
+        print(line)
+    print("(the mix's refusals are its anonymous uninstalls, as they should be)")
+
+
+def measure(new: ModuleType, old: ModuleType | None) -> tuple[dict, dict, dict]:
+    """Every figure of this benchmark for both transformers: name -> (messages per second, refused),
+    and how many messages each figure is over."""
+    rng = random.Random(20240501)
+    messages = [build(rng.choices(list(MIX), weights=list(MIX.values()))[0], rng) for _ in range(MESSAGES)]
+    rows = dict(enumerate(record_rows(random.Random(7), MESSAGES)))
+    claim = dict(enumerate(messages))
     v2 = {**CONFIG, "apiVersion": "v2"}
-    transformed = zip(messages, transform_all(messages, v2), strict=True)
-    entries = [(n, person_key(m), r) for n, (m, requests) in enumerate(transformed) for r in requests or []]
-    rate = best_rate(lambda: combine(entries), len(entries))
-    print(f"combine (v2 stream)          {rate:>9,.0f} messages/s")
-    # The engine's own path: transform and combine a claim's messages in one call.
-    for name, settings in [("v1", CONFIG), ("v2", v2)]:
-        claim = dict(enumerate(messages))
-        rate = best_rate(
-            lambda settings=settings, claim=claim: transform_stream(claim, settings), len(messages)
-        )
-        print(f"transform_stream {name:<16} {rate:>9,.0f} messages/s")
+    every_option = dict.fromkeys(OPTIONS, True)
+
+    def work(transformer: ModuleType) -> dict[str, tuple[Any, int, int]]:
+        """name -> (a call doing the work, how many messages it handles, how many it refuses)."""
+        figures = {}
+        for name, settings in [
+            ("v1", CONFIG),
+            ("v2", v2),
+            ("v1, every option on", {**CONFIG, **every_option}),
+            ("v2, every option on", {**v2, **every_option}),
+        ]:
+            refused = sum(1 for found in transform_all(transformer, messages, settings) if found is None)
+            call = lambda settings=settings: transform_all(transformer, messages, settings)  # noqa: E731
+            figures[f"transform {name}"] = (call, len(messages), refused)
+        transformed = zip(messages, transform_all(transformer, messages, v2), strict=True)
+        key = transformer.person_key
+        entries = [(n, key(m), r) for n, (m, requests) in enumerate(transformed) for r in requests or []]
+        figures["combine (v2 stream)"] = (lambda: transformer.combine(entries), len(entries), 0)
+        # The engine's own path: transform and combine a claim's messages in one call.
+        for name, settings in [("v1", CONFIG), ("v2", v2)]:
+            call = lambda settings=settings: transformer.transform_stream(claim, settings)  # noqa: E731
+            figures[f"transform_stream {name}"] = (call, len(claim), 0)
+            refused = len(transformer.transform_stream(rows, settings).failed)
+            call = lambda settings=settings: transformer.transform_stream(rows, settings)  # noqa: E731
+            figures[f"transform_stream {name}, records"] = (call, len(rows), refused)
+        return figures
+
+    ours, theirs = work(new), work(old) if old else {}
+    current, baseline, counts = {}, {}, {}
+    for name, (call, count, refused) in ours.items():
+        counts[name] = count
+        pair = theirs.get(name)
+        if pair is None:
+            current[name] = (count / best_time(call), refused)
+            continue
+        mine, other = best_times(call, pair[0])
+        current[name], baseline[name] = (count / mine, refused), (pair[1] / other, pair[2])
+    return current, baseline, counts
 
 
-def transform_all(messages: list[dict[str, Any]], settings: dict[str, Any]) -> list[Any]:
+def load_baseline(revision: str, folder: str) -> Any:
+    """The transformer at `revision` as the package `baseline_customerio`, importable beside ours."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision, "destinations/customerio"], cwd=ROOT, capture_output=True
+    )
+    if archive.returncode != 0:
+        print(f"no baseline: git archive {revision} failed ({archive.stderr.decode().strip()[:120]})")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    package = Path(folder) / "baseline_customerio"
+    (Path(folder) / "destinations" / "customerio").rename(package)
+    for module in package.glob("*.py"):
+        module.write_text(module.read_text().replace("destinations.customerio", "baseline_customerio"))
+    sys.path.insert(0, folder)
+    return importlib.import_module("baseline_customerio")
+
+
+def record_rows(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """A warehouse sync's messages: people inserted and updated, a few removed, and order events."""
+    rows = []
+    for index in range(count):
+        person = {"id": f"user-{rng.randrange(50_000)}"}
+        if index % 10 == 9:
+            rows.append(
+                {
+                    "type": "record",
+                    "action": "insert",
+                    "object": "event",
+                    "event": "Order Placed",
+                    "identifiers": person,
+                    "fields": {"total": 42.5, "created_at": "2024-05-01 12:30:15"},
+                }
+            )
+        else:
+            action = "delete" if index % 50 == 0 else rng.choice(["insert", "update"])
+            fields = {
+                "email": f"{person['id']}@example.com",
+                "plan": rng.choice(["free", "pro"]),
+                "seats": 3,
+                "created_at": 1714566615,
+                "country": "GB",
+                "company": "Analytical Engines",
+            }
+            rows.append({"type": "record", "action": action, "identifiers": person, "fields": fields})
+    return rows  # fmt: skip
+
+
+def transform_all(transformer: ModuleType, messages: list[dict[str, Any]], settings: dict[str, Any]) -> list:
     """Each message's requests, or None where it is refused (anonymous uninstalls, in this mix)."""
     results: list[Any] = []
     for message in messages:
         try:
-            results.append(transform(message, settings))
-        except TransformError:
+            results.append(transformer.transform(message, settings))
+        except transformer.TransformError:
             results.append(None)
     return results
 
@@ -69,10 +181,19 @@ def transform_all(messages: list[dict[str, Any]], settings: dict[str, Any]) -> l
 OPTIONS = ("convertToUnixTime", "cioIdentifiers", "deduplicationIds", "checkLimits")
 
 
-def best_rate(work: Any, count: int) -> float:
+def best_time(work: Any) -> float:
     work()  # warm up
-    best = min(_timed(work) for _ in range(ROUNDS))
-    return count / best
+    return min(_timed(work) for _ in range(ROUNDS))
+
+
+def best_times(first: Any, second: Any) -> tuple[float, float]:
+    """The best CPU time of each of two calls, their rounds alternating."""
+    first(), second()  # warm up
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(ROUNDS):
+        times[0].append(_timed(first))
+        times[1].append(_timed(second))
+    return min(times[0]), min(times[1])
 
 
 def _timed(work: Any) -> float:

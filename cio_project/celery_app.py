@@ -9,6 +9,8 @@ import os
 
 from celery import Celery
 
+import cio_project.broker  # noqa: F401  (the embedded broker's transport, registered on import)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cio_project.settings")
 
 app = Celery("cio_project")

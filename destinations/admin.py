@@ -25,7 +25,8 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from destinations.forms import DestinationForm
+from destinations.fields import EncryptedTextField
+from destinations.forms import DestinationForm, secret_state
 from destinations.models import Destination, Source
 from destinations.snippets import snippets
 from destinations.track_api.credentials import CheckResult, Verdict, check_credentials
@@ -37,6 +38,50 @@ MAX_CREDENTIAL_CHECKS = 10
 SHORT_ERROR_LENGTH = 80
 
 _LEVELS = {Verdict.WORKS: messages.SUCCESS, Verdict.WRONG_REGION: messages.WARNING}
+
+
+class SecretsNeverShown:
+    """For a person who may only view: every encrypted field is shown as set or not, never its value.
+
+    Django shows a form it may not change as its fields' values (AdminReadonlyField), which for an
+    encrypted field is the decrypted secret; such a field is swapped for its state instead.
+    """
+
+    def secret_fields(self) -> list[str]:
+        return [field.name for field in self.model._meta.fields if isinstance(field, EncryptedTextField)]
+
+    def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        """Final: an admin says what it shows in shown_fieldsets(), and this takes the secrets out."""
+        fieldsets = self.shown_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        secrets = set(self.secret_fields())
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        self._state_of(field) if field in secrets else field for field in options["fields"]
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def shown_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list:
+        return [*super().get_readonly_fields(request, obj), *map(self._state_of, self.secret_fields())]
+
+    def _state_of(self, name: str):
+        def state(obj) -> str:
+            return secret_state(getattr(obj, name), reveal_end=False)
+
+        state.short_description = self.model._meta.get_field(name).verbose_name
+        state.__name__ = f"{name}_state"
+        return state
 
 
 class AdminMedia:
@@ -59,7 +104,7 @@ def _admin_url(obj: Source | Destination, view: str) -> str:
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(SecretsNeverShown, admin.ModelAdmin):
     list_display = ["name", "enabled", "write_key_column", "destination_links", "created_at"]
     list_filter = ["enabled"]
     search_fields = ["name"]
@@ -248,7 +293,7 @@ STATUS_FIELDSET = (
 
 
 @admin.register(Destination)
-class DestinationAdmin(admin.ModelAdmin):
+class DestinationAdmin(SecretsNeverShown, admin.ModelAdmin):
     form = DestinationForm
     list_display = [
         "name",
@@ -273,7 +318,7 @@ class DestinationAdmin(admin.ModelAdmin):
         feeds = Prefetch("sources", queryset=Source.objects.only("id", "name").order_by("name"))
         return super().get_queryset(request).prefetch_related(feeds)
 
-    def get_fieldsets(self, request: HttpRequest, obj: Destination | None = None) -> list:
+    def shown_fieldsets(self, request: HttpRequest, obj: Destination | None = None) -> list:
         return [*FIELDSETS, STATUS_FIELDSET] if obj is not None else FIELDSETS
 
     @admin.display(description="sources")

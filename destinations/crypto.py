@@ -75,5 +75,9 @@ def decrypt(stored: str) -> str:
 
 
 def digest(value: str) -> str:
-    """A stable, non-reversible index for looking a secret up without storing it in the clear."""
-    return hashlib.sha256(value.encode()).hexdigest()
+    """A stable, non-reversible index for looking a secret up without storing it in the clear.
+
+    Any text has one, even text no UTF-8 can hold (a JSON "\\ud800" in a body's writeKey): such a key
+    simply matches no source, instead of failing the request.
+    """
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()

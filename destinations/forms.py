@@ -133,7 +133,7 @@ class DestinationForm(forms.ModelForm):
         self.initial["api_key"] = ""
         field = self.fields["api_key"]
         field.required = not self.stored_api_key
-        field.help_text = f"{api_key_state(self.stored_api_key)}. {API_KEY_HELP}"
+        field.help_text = f"{secret_state(self.stored_api_key)}. {API_KEY_HELP}"
         if self.stored_api_key:
             field.help_text += " Leave empty to keep it; enter a new key to replace it."
 
@@ -151,13 +151,14 @@ class DestinationForm(forms.ModelForm):
         return horizon
 
 
-def api_key_state(api_key: str) -> str:
-    """What the admin may know about a stored key: whether it is set, and its last 4 characters."""
-    if isinstance(api_key, UnreadableSecret):
+def secret_state(secret: str, reveal_end: bool = True) -> str:
+    """What the admin may know about a stored secret: whether it is set, and (to a person who may
+    change it, so they can tell which key it is) its last 4 characters."""
+    if isinstance(secret, UnreadableSecret):
         return (
             "Set, but it cannot be decrypted with this installation's SECRETS_ENCRYPTION_KEY "
             "(or SECRET_KEY): enter it again"
         )
-    if not api_key:
+    if not secret:
         return "Not set"
-    return f"Set, ending in …{api_key[-4:]}"
+    return f"Set, ending in …{secret[-4:]}" if reveal_end else "Set"

@@ -151,13 +151,18 @@ class Recorder:
 
     def _retry_or_give_up(self, delivery: Delivery, progress: _Progress) -> None:
         now = timezone.now()
-        due = retry.next_attempt_at(
-            attempts=delivery.attempt_count,
-            first_attempt_at=delivery.first_attempt_at or now,
-            now=now,
-            horizon=self.destination.retry_horizon,
-            retry_after=progress.retry_after,
-        )
+        timing = {
+            "attempts": delivery.attempt_count,
+            "first_attempt_at": delivery.first_attempt_at or now,
+            "now": now,
+            "horizon": self.destination.retry_horizon,
+        }
+        try:
+            due = retry.next_attempt_at(**timing, retry_after=progress.retry_after)
+        except (OverflowError, ValueError):
+            # An answer's wait no date can hold: this attempt is still recorded, and the delivery waits
+            # the usual backoff, rather than its claim being dropped and the event sent again at once.
+            due = retry.next_attempt_at(**timing)
         if due is None:
             spent = _say_duration(now - (delivery.first_attempt_at or now))
             reason = f"Gave up after {delivery.attempt_count} attempts over {spent}. Last: {progress.reason}"

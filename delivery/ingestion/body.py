@@ -16,6 +16,8 @@ from delivery.ingestion.refusals import IngestError, PayloadTooLarge, Unsupporte
 from delivery.ingestion.sizes import MAX_REQUEST_BYTES, MB
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
+# Members of one gzip body (RFC 1952 allows several; every SDK sends one).
+MAX_GZIP_MEMBERS = 16
 _BOM = "\ufeff"
 _TOO_LARGE = f"body: the request is larger than the {MAX_REQUEST_BYTES // MB} MB limit"
 
@@ -50,21 +52,28 @@ def decode(raw: bytes, content_encoding: str) -> bytes:
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress, never producing more than `limit` + 1 bytes whatever the compression ratio."""
+    """Decompress, never producing more than `limit` + 1 bytes whatever the compression ratio.
+
+    A gzip body may hold several members one after another; SDKs send one. Each member costs a fresh
+    decompressor and a copy of what follows it, so a body of thousands of tiny members would cost time
+    growing with the square of its size: past MAX_GZIP_MEMBERS the body is refused.
+    """
     out = bytearray()
-    while data:
+    rest = memoryview(data)
+    for _ in range(MAX_GZIP_MEMBERS):
         decompressor = zlib.decompressobj(GZIP_WBITS)
         try:
-            out += decompressor.decompress(data, limit + 1 - len(out))
+            out += decompressor.decompress(rest, limit + 1 - len(out))
         except zlib.error:
             raise IngestError("body: the request is not valid gzip") from None
         if len(out) > limit:
             raise PayloadTooLarge(f"{_TOO_LARGE} after decompression")
         if not decompressor.eof:
             raise IngestError("body: the gzip stream is truncated")
-        # A gzip file may hold several members one after another.
-        data = decompressor.unused_data
-    return bytes(out)
+        if not decompressor.unused_data:
+            return bytes(out)
+        rest = rest[len(rest) - len(decompressor.unused_data) :]
+    raise IngestError(f"body: the gzip stream has more than {MAX_GZIP_MEMBERS} members")
 
 
 def _reject_constant(name: str) -> None:

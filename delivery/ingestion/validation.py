@@ -96,8 +96,11 @@ def _validate_record(message: dict, base: str) -> None:
 
 
 def _validate_message_id(value: Any, base: str) -> None:
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+    """A string, or a number (stored as its text), of at most MAX_MESSAGE_ID_LENGTH characters."""
+    if value is None:
         return
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
     if not isinstance(value, str) or len(value.strip()) > MAX_MESSAGE_ID_LENGTH:
         raise _fail(at(base, "messageId"), f"must be a string of at most {MAX_MESSAGE_ID_LENGTH} characters")
 

@@ -2,6 +2,7 @@
 
 Pure Python, no Django and no I/O: the delivery engine calls `transform_stream` (one destination's
 claimed messages) and sends what comes back; the event tester previews one message with `transform`.
+DEPARTURES.md, beside this file, lists where it departs from RudderStack's transformer on purpose.
 """
 
 from destinations.customerio.batching import Combined, combine

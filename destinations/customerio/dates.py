@@ -20,6 +20,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 # The forms accepted, checked before parsing: datetime.fromisoformat alone would also take "20240501"
@@ -65,12 +66,18 @@ def unix_seconds(value: str) -> int | None:
 
 def read_millis(value: Any) -> int | None:
     """Milliseconds since 1970 for any date form the reference reads, or None for anything else."""
+    if isinstance(value, str):
+        return _read_text(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return _epoch_millis(value)
-    if not isinstance(value, str):
-        return None
+    return None
+
+
+# A message's date is read when it is checked and again when it is sent: the second read is free.
+@lru_cache(maxsize=512)
+def _read_text(value: str) -> int | None:
     value = value.strip()
     if _ISO.fullmatch(value):
         return _millis_of_iso(value)

@@ -122,17 +122,23 @@ def event_seconds(message: dict[str, Any]) -> int | None:
 
 
 def without_unreadable_dates(
-    message: dict[str, Any], paths: tuple[Path, ...]
+    message: dict[str, Any], groups: tuple[tuple[Path, ...], ...]
 ) -> tuple[dict[str, Any], list[str]]:
-    """`message` without the dates at `paths` that no reader can read, and a note for each one left out.
+    """`message` without the dates that no reader can read, and a note for each one left out.
 
-    An event is never lost over a date: it goes without it, and the note tells the delivery log why.
-    The input is never modified: the changed parts are copies.
+    Each group is a field's paths in the order they are read (timestamp, then originalTimestamp): the
+    first readable one is the value, so the paths after it are not looked at. An event is never lost
+    over a date: it goes without it, and the note tells the delivery log why. The input is never
+    modified: the changed parts are copies.
     """
     notes = []
-    for name, keys in paths:
-        value = dig(message, keys)
-        if present(value) and read_millis(value) is None:
+    for group in groups:
+        for name, keys in group:
+            value = dig(message, keys)
+            if not present(value):
+                continue
+            if read_millis(value) is not None:
+                break
             message = _without(message, keys)
             shown = repr(value) if isinstance(value, str | int | float) else f"a JSON {_json_kind(value)}"
             notes.append(f"{name} {shown[:60]} is not a date, so it was left out of the request")

@@ -106,17 +106,23 @@ def _batch_item_errors(body: str) -> dict[int, str]:
     return failed
 
 
+# Customer.io's own API clients wait at most five minutes whatever Retry-After says; a larger value is a
+# bug on the way (a proxy, say), and an unbounded one would overflow any date it is added to.
+MAX_RETRY_AFTER_SECONDS = 300.0
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 10.2.3),
+    at most MAX_RETRY_AFTER_SECONDS."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:
         return None
-    return max(0.0, (moment - (now or timezone.now())).total_seconds())
+    return min(max(0.0, (moment - (now or timezone.now())).total_seconds()), MAX_RETRY_AFTER_SECONDS)

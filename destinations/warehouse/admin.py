@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from destinations.admin import SecretsNeverShown
 from destinations.warehouse.connection import describe
 from destinations.warehouse.forms import WarehouseSourceForm
 from destinations.warehouse.models import SyncRun, WarehouseSource
@@ -50,7 +51,7 @@ def progress_bar(run: SyncRun) -> str:
 
 
 @admin.register(WarehouseSource)
-class WarehouseSourceAdmin(admin.ModelAdmin):
+class WarehouseSourceAdmin(SecretsNeverShown, admin.ModelAdmin):
     form = WarehouseSourceForm
     list_display = ["name", "enabled", "kind", "mode", "every_minutes", "database", "last_run"]
     list_filter = ["enabled", "kind", "mode"]
@@ -76,7 +77,7 @@ class WarehouseSourceAdmin(admin.ModelAdmin):
         ("When", {"fields": ["mode", "every_minutes"]}),
     ]
 
-    def get_fieldsets(self, request: HttpRequest, obj: WarehouseSource | None = None) -> list:
+    def shown_fieldsets(self, request: HttpRequest, obj: WarehouseSource | None = None) -> list:
         if obj is None:
             return self.fieldsets
         return [*self.fieldsets, ("Runs", {"fields": ["recent_runs"]})]

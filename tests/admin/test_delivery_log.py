@@ -88,6 +88,18 @@ class TestFilters:
         assert listed_ids(response) == [identify.pk]
         assert "By message type" in response.content.decode()
 
+    def test_records_are_a_type_like_the_others(self, admin_client):
+        # given a warehouse row's delivery beside a track call's
+        destination = make_destination()
+        row = {"type": "record", "action": "update", "identifiers": {"id": "zoe"}, "fields": {"plan": "pro"}}
+        record = make_delivery(destination, row)
+        make_delivery(destination, message("track"))
+        # then the type filter offers records and finds it, and the row shows its type and person
+        response = admin_client.get(LOG_URL, {"type": "record"})
+        assert listed_ids(response) == [record.pk]
+        assert "?type=record" in response.content.decode()
+        assert listed_ids(admin_client.get(LOG_URL, {"q": "zoe"})) == [record.pk]
+
     def test_by_destination(self, admin_client):
         source = Source.objects.create(name="web")
         mine, other = make_destination(source, name="mine"), make_destination(source, name="other")

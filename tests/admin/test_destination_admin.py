@@ -240,6 +240,39 @@ def test_no_page_holds_the_api_key(admin_client, debug_logs):
     assert_no_api_key(debug_logs.text, OTHER_API_KEY)
 
 
+def test_staff_who_may_only_view_see_whether_a_key_is_set_never_the_key(viewer):
+    # Given a destination with a key, and a staff member with view permissions only
+    destination = make_destination(make_source("web"))
+    # When they open its page (Django shows a form they may not change as its values)
+    response = viewer.get(admin_url(destination, "change"))
+    # Then the key is said to be set, and no part of it is on the page
+    assert response.status_code == 200
+    text = html.unescape(page(response))
+    assert_no_api_key(text, API_KEY)
+    assert API_KEY[-4:] not in text
+    assert "API key" in text and "Set" in text
+    for url in (LIST_URL, admin_url(destination, "history")):
+        assert_no_api_key(page(viewer.get(url)), API_KEY)
+
+
+def test_every_admin_of_a_model_with_a_secret_keeps_it_from_view_only_staff():
+    # Every model the admin shows that holds an encrypted field, now or added later, has the swap
+    from django.contrib import admin
+
+    from destinations.admin import SecretsNeverShown
+    from destinations.fields import EncryptedTextField
+
+    holders = [
+        model_admin
+        for model, model_admin in admin.site._registry.items()
+        if any(isinstance(field, EncryptedTextField) for field in model._meta.fields)
+    ]
+    assert {type(model_admin).__name__ for model_admin in holders} >= {"DestinationAdmin", "SourceAdmin"}
+    assert all(isinstance(model_admin, SecretsNeverShown) for model_admin in holders)
+    # and none bypasses it: what an admin shows goes in shown_fieldsets, which the swap reads
+    assert all(type(model_admin).get_fieldsets is SecretsNeverShown.get_fieldsets for model_admin in holders)
+
+
 # Test credentials
 
 

@@ -314,3 +314,23 @@ def test_events_posted_to_the_ingestion_api_reach_customerio(fake, celery, clien
         "/api/v1/customers/ann/events",
     ]
     assert list(Delivery.objects.values_list("status", flat=True)) == ["delivered", "delivered"]
+
+
+@pytest.mark.skipif(not settings.CELERY_EMBEDDED_BROKER, reason="the embedded broker's message files only")
+def test_an_unreadable_broker_message_is_dropped_and_the_worker_goes_on(fake, celery):
+    # Given the queue folder holding what a full disk leaves: an empty message file and a cut one,
+    # first in the queue, before a real doorbell message
+    queue = settings.BROKER_DIR / "queue"
+    (queue / "1_empty.celery.msg").write_bytes(b"")
+    (queue / "2_cut.celery.msg").write_bytes(b'{"body": "eyJ')
+    destination = make_destination()
+    make_delivery(destination, track("ann", "Order"))
+    doorbell.ring([destination.pk], force=True)
+    # When a worker reads the queue
+    worker = celery.worker(fake)
+    wait_for_all(destination, 1)
+    # Then it dropped both with a warning, delivered the event, and is still running
+    assert worker.alive
+    assert worker.log().count("that cannot be read") == 2
+    assert len(fake.requests()) == 1
+    assert not any(queue.iterdir())

@@ -331,3 +331,44 @@ def test_a_claim_stops_sending_at_half_the_claim_timeout_and_gives_the_rest_back
     assert [delivery.status for delivery in after].count("delivered") == sent
     assert all(delivery.claimed_by == "" for delivery in after)
     assert all(delivery.attempt_count == 0 for delivery in after if delivery.status == "pending")
+
+
+def test_a_huge_retry_after_waits_five_minutes_and_sends_once(fake):
+    # Given Customer.io answering 503 with a Retry-After no date can hold
+    destination = make_destination()
+    delivery = make_delivery(destination, track("ann", "Order"))
+    fake.answer(503, headers={"Retry-After": "99999999999999"})
+    before = timezone.now()
+    # When delivered
+    engine.deliver_due(destination.pk)
+    # Then it was sent once, the attempt is recorded, and it waits the capped five minutes
+    delivery = reload(delivery)
+    assert len(fake.requests()) == 1
+    assert (delivery.status, delivery.attempt_count) == ("retrying", 1)
+    assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 1
+    wait = (delivery.next_attempt_at - before).total_seconds()
+    assert 299 <= wait <= 301
+
+
+def test_a_wait_that_cannot_be_computed_is_still_an_attempt_not_a_resend(fake, monkeypatch):
+    # Given a retry whose Retry-After cannot be turned into a date (as once happened before the cap)
+    from delivery.engine import retry
+
+    plain = retry.next_attempt_at
+
+    def overflowing(*, retry_after=None, **timing):
+        if retry_after is not None:
+            raise OverflowError("date value out of range")
+        return plain(**timing)
+
+    monkeypatch.setattr(retry, "next_attempt_at", overflowing)
+    destination = make_destination()
+    delivery = make_delivery(destination, track("ann", "Order"))
+    fake.answer(503, headers={"Retry-After": "60"})
+    # When delivered
+    engine.deliver_due(destination.pk)
+    # Then it was sent once and waits the usual backoff, with the attempt recorded
+    delivery = reload(delivery)
+    assert len(fake.requests()) == 1
+    assert (delivery.status, delivery.attempt_count) == ("retrying", 1)
+    assert delivery.attempts.count() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -32,6 +33,17 @@ def test_the_write_key_in_the_body_is_accepted(sender):
     response = sender.post("/v1/identify", {"userId": "u", "writeKey": sender.write_key}, auth="")
     assert response.status_code == 200
     assert Event.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["\ud800", "key\udfff", "\u0000"])
+def test_a_key_that_is_not_valid_unicode_is_an_invalid_key_not_a_server_error(sender, key):
+    # given a body whose writeKey holds an unpaired surrogate (valid JSON, not valid text)
+    body = b'{"userId": "u", "event": "E", "writeKey": "' + json.dumps(key)[1:-1].encode() + b'"}'
+    # when it is sent without a header
+    response = sender.post("/v1/track", body, auth="")
+    # then it is refused as an invalid key, in JSON
+    assert (response.status_code, response.json()["error"]) == (401, "invalid write key")
+    assert not Event.objects.exists()
 
 
 def test_an_unknown_key_in_the_header_is_refused_before_the_body_is_read(sender):

@@ -100,6 +100,18 @@ def test_a_message_id_longer_than_the_column_is_400(sender):
     assert_rejected(response, 400, "messageId: must be a string of at most 255 characters")
 
 
+def test_a_numeric_message_id_longer_than_the_column_is_400_not_a_retry(sender):
+    # a 300-digit number is valid JSON, but its text does not fit the column: SDKs would retry a 503 forever
+    body = b'{"userId": "u", "event": "E", "messageId": ' + b"9" * 300 + b"}"
+    assert_rejected(
+        sender.post("/v1/track", body), 400, "messageId: must be a string of at most 255 characters"
+    )
+    batch = b'{"batch": [{"type": "track", "userId": "u", "event": "E", "messageId": 1' + b"0" * 300 + b"}]}"
+    assert_rejected(
+        sender.post("/v1/batch", batch), 400, "batch[0].messageId: must be a string of at most 255 characters"
+    )
+
+
 def test_a_nul_character_anywhere_is_400_naming_where(sender):
     batch = [{"type": "track", **track()}, {"type": "track", **track(properties={"note": "a\u0000b"})}]
     response = sender.post("/v1/batch", {"batch": batch})

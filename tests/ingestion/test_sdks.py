@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from django.db import connection
 
 from delivery.models import Delivery, Event
@@ -152,3 +153,31 @@ def test_an_oversized_event_from_the_rudderstack_sdk_is_a_413_it_does_not_retry(
     assert error.message.startswith("batch[0]: the event is ") and "32 KB limit" in error.message
     assert json.dumps(error.message)
     assert Event.objects.count() == 0
+
+
+def test_a_chunked_body_without_a_content_length_is_read(live_url, source):
+    # Given a client that streams its body in chunks and sends no Content-Length
+    body = json.dumps({"batch": [{"type": "track", "userId": "u1", "event": "Chunked"}]}).encode()
+
+    def chunks():
+        yield body[:10]
+        yield body[10:]
+
+    # When it posts to the API
+    response = requests.post(
+        f"{live_url}/v1/batch", data=chunks(), auth=(source.write_key, ""), timeout=30,
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    # Then the body is read whole and stored, as with a Content-Length
+    assert response.status_code == 200, response.text
+    assert Event.objects.get().event_name == "Chunked"
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(live_url, source):
+    def chunks():
+        for _ in range(5):
+            yield b" " * (1024 * 1024)
+
+    response = requests.post(f"{live_url}/v1/batch", data=chunks(), auth=(source.write_key, ""), timeout=30)
+    assert response.status_code == 413
+    assert not Event.objects.exists()

@@ -73,7 +73,7 @@ def test_every_admin_page_requires_a_login(client, url):
 
 def test_a_logged_in_non_staff_user_is_not_let_in(client):
     User.objects.create_user("bob", "bob@example.com", "a-long-password-for-tests")
-    client.login(username="bob", password="a-long-password-for-tests")
+    client.force_login(User.objects.get(username="bob"))
     response = client.get("/admin/")
     assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test import Client
 
@@ -78,6 +78,10 @@ def basic(user: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def wrong_key(write_key: str) -> str:
+    return write_key[:-1] + ("A" if write_key[-1] != "A" else "B")
+
+
 def run_traffic(port: int, write_key: str) -> list[str]:
     """Events that are delivered, refused with 401 and 400, and calls with wrong keys; the answers."""
     url = f"http://127.0.0.1:{port}"
@@ -85,19 +89,30 @@ def run_traffic(port: int, write_key: str) -> list[str]:
         {"type": "identify", "userId": person, "traits": {"plan": "pro"}}
         for person in ("ann", "locked", "bad")
     ]
-    wrong = write_key[:-1] + ("A" if write_key[-1] != "A" else "B")
+    wrong = wrong_key(write_key)
     calls = [
         ("/v1/batch", {"batch": batch}, basic(write_key)),
         ("/v1/track", {"userId": "ann", "event": "Paid", "writeKey": write_key}, ""),
         ("/v1/track", {"userId": "ann", "event": "Paid"}, basic(wrong)),
         ("/v1/track", {"userId": "ann", "event": "Paid"}, basic("", write_key)),
         ("/v1/track", {"userId": "ann", "event": "Paid"}, f"Token {write_key}"),
+        ("/v1/track", {"userId": "ann", "event": "Paid"}, f"Bearer {write_key}"),
+        ("/v1/track", {"userId": "ann", "event": "Paid"}, f"Bearer {wrong}"),
+        (f"/v1/track?writeKey={write_key}", {"userId": "ann", "event": "Paid"}, ""),
+        (f"/v1/track?writeKey={wrong}", {"userId": "ann", "event": "Paid"}, ""),
+        (f"/no/such/path?writeKey={write_key}", {}, basic(write_key)),
         ("/v1/track", {"userId": "ann"}, basic(write_key)),
     ]
     answers = []
     for path, body, authorization in calls:
         response = requests.post(url + path, json=body, headers={"Authorization": authorization}, timeout=30)
-        answers.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+        answers.append(
+            (
+                response.status_code,
+                len(body.get("batch", [body])),
+                f"{dict(response.headers)} {response.text}",
+            )
+        )
     return answers
 
 
@@ -113,10 +128,19 @@ def database_text() -> Iterator[tuple[str, str]]:
 
 
 def admin_pages() -> Iterator[tuple[str, str]]:
+    """Every admin page, as a superuser and as staff who may only view (to whom Django shows a form as
+    its fields' values)."""
+    root = User.objects.create_superuser("root", "root@example.com", "a-long-password-for-tests")
+    viewer = User.objects.create_user("vera", "vera@example.com", "a-long-password-for-tests", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    for user in (root, viewer):
+        for url, page in admin_pages_of(user):
+            yield f"{url} (as {user.username})", page
+
+
+def admin_pages_of(user: User) -> Iterator[tuple[str, str]]:
     browser = Client()
-    browser.force_login(
-        User.objects.create_superuser("root", "root@example.com", "a-long-password-for-tests")
-    )
+    browser.force_login(user)
     urls = set(admin_urls())
     for model in admin.site._registry:
         info = model._meta.app_label, model._meta.model_name
@@ -138,7 +162,9 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     source = Source.objects.create(name="web")
     destination = Destination.objects.create(name="Customer.io", site_id=SITE_ID, api_key=API_KEY)
     destination.sources.add(source)
+    wrong = wrong_key(source.write_key)
     secrets = [*forms(API_KEY, f"{SITE_ID}:{API_KEY}"), *forms(source.write_key, f"{source.write_key}:")]
+    secrets += forms(wrong, f"{wrong}:")
     secrets += [WAREHOUSE_URL, WAREHOUSE_PASSWORD]
     # And a warehouse source whose sync, run by the worker, fails to connect
     warehouse = WarehouseSource(
@@ -148,8 +174,11 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     warehouse.source.destinations.add(destination)
     sync_warehouse.delay(warehouse.pk)
     # When events are delivered, refused by Customer.io with 401 and 400, and calls come with wrong keys
+    # (in the Basic user name and password, as a Bearer token, in the body and in the query string)
     answers = run_traffic(port, source.write_key)
-    processes.wait_until(lambda: all_finished(4), timeout=60, message="deliveries did not finish")
+    accepted = sum(count for status, count, _ in answers if status == 200)
+    assert accepted >= 5 and Delivery.objects.count() == accepted
+    processes.wait_until(lambda: all_finished(accepted), timeout=60, message="deliveries did not finish")
     failed = list(Delivery.objects.filter(status="failed").values_list("id", flat=True))
     assert len(failed) == 2 and {request.status for request in fake.requests()} == {200, 400, 401}
     # And the failed ones are replayed (and fail again)
@@ -165,7 +194,11 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     assert "Connection refused" in run.error or "connection" in run.error.lower()
     # Then no log line, stored row, API answer or admin page holds a key or the URL in any form
     texts = {f"log {process.name}": process.log() for process in started}
-    texts["API answers"] = "\n".join(answers)
+    texts["API answers"] = "\n".join(answer for _, _, answer in answers)
+    # (the web process logs every request, as `make run` does)
+    assert any(
+        '"POST /v1/track HTTP/1.1" 401' in text for where, text in texts.items() if where.startswith("log")
+    )
     texts.update((f"row of {table}", row) for table, row in database_text())
     texts.update((f"admin page {url}", page) for url, page in admin_pages())
     assert len(texts) > 20

@@ -124,10 +124,14 @@ def beat(log_dir: Path, env: dict[str, str], name: str = "beat") -> CeleryProces
     return CeleryProcess(arguments, env, log_dir / f"{name}.log", ready_text="beat: Starting")
 
 
+GUNICORN_CONFIG = Path(__file__).resolve().parents[2] / "cio_project" / "gunicorn.conf.py"
+
+
 def web(log_dir: Path, env: dict[str, str], port: int, workers: int = 2, threads: int = 4) -> ChildProcess:
     """gunicorn serving the project as the Procfile does, its log (and Django's) in `web.log`."""
     command = [
-        *(sys.executable, "-m", "gunicorn", "cio_project.wsgi", "--bind", f"127.0.0.1:{port}"),
+        *(sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "cio_project.wsgi"),
+        *("--bind", f"127.0.0.1:{port}", "--access-logfile", "-"),
         *("--workers", str(workers), "--threads", str(threads), "--log-level", "info"),
         *("--graceful-timeout", "10", "--timeout", "120"),
     ]

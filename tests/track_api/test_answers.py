@@ -142,3 +142,10 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+def test_retry_after_is_capped_at_five_minutes_as_customer_io_s_clients_cap_it():
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("99999999999999", now) == 300.0
+    assert parse_retry_after("9" * 400, now) == 300.0
+    assert parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == 300.0
