@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "destinations",
+    "destinations.warehouse",
     "delivery",
 ]
 
@@ -243,6 +244,12 @@ DELIVERY_TASK_BUDGET_SECONDS = env_float("DELIVERY_TASK_BUDGET_SECONDS", 60.0, m
 DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS = env_float("DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS", 2.0, minimum=0.1)
 # Retention deletes this many deliveries per transaction, then re-queues itself.
 DELIVERY_RETENTION_BATCH = env_int("DELIVERY_RETENTION_BATCH", 1000, minimum=1)
+
+# Warehouse sources: rows read and stored per transaction, how often beat looks for sources due to
+# sync, and how long a run's heartbeat may stop before the next run takes it for killed.
+WAREHOUSE_CHUNK_ROWS = env_int("WAREHOUSE_CHUNK_ROWS", 1000, minimum=1)
+WAREHOUSE_SCHEDULE_SECONDS = env_float("WAREHOUSE_SCHEDULE_SECONDS", 60.0, minimum=1)
+WAREHOUSE_RUN_STALE_SECONDS = env_int("WAREHOUSE_RUN_STALE_SECONDS", 300, minimum=1)
 DELIVERY_RETENTION_INTERVAL_SECONDS = env_float("DELIVERY_RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
 
 # --- Celery ------------------------------------------------------------------------------------
@@ -289,6 +296,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "delivery-retention": {
         "task": "delivery.tasks.delete_old_deliveries",
         "schedule": DELIVERY_RETENTION_INTERVAL_SECONDS,
+    },
+    "warehouse-schedule": {
+        "task": "delivery.tasks.sync_due_warehouses",
+        "schedule": WAREHOUSE_SCHEDULE_SECONDS,
+        "options": {"expires": WAREHOUSE_SCHEDULE_SECONDS},
     },
 }
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from delivery.engine import doorbell, sweeper
 from delivery.engine import loop as engine
+from delivery.warehouse import schedule
+from delivery.warehouse import sync as warehouse_sync
+from destinations.warehouse.models import WarehouseSource
 
 
 @shared_task(name="delivery.tasks.deliver", ignore_result=True)
@@ -27,3 +33,20 @@ def delete_old_deliveries() -> None:
     """Every DELIVERY_RETENTION_INTERVAL_SECONDS (Celery beat): one batch, then again until none is left."""
     if sweeper.delete_old_deliveries() >= settings.DELIVERY_RETENTION_BATCH:
         delete_old_deliveries.delay()
+
+
+@shared_task(name="delivery.tasks.sync_due_warehouses", ignore_result=True)
+def sync_due_warehouses() -> None:
+    """Every WAREHOUSE_SCHEDULE_SECONDS (Celery beat): start a sync of each warehouse source due."""
+    for warehouse_source_id in schedule.due_sources(timezone.now()):
+        sync_warehouse.delay(warehouse_source_id)
+
+
+@shared_task(name="delivery.tasks.sync_warehouse", ignore_result=True)
+def sync_warehouse(warehouse_source_id: int, dry_run: bool = False) -> None:
+    """One sync run of a warehouse source; a second one sent meanwhile finds it running and stops."""
+    source = WarehouseSource.objects.filter(pk=warehouse_source_id, enabled=True).first()
+    if source is None:
+        return
+    with contextlib.suppress(warehouse_sync.AlreadyRunning):
+        warehouse_sync.sync(source, dry_run=dry_run)

@@ -1,4 +1,4 @@
-"""Creating sources and destinations outside the admin (management commands, imports)."""
+"""Creating sources, destinations and warehouse sources outside the admin (management commands, imports)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from destinations.models import Destination, Source
+from destinations.warehouse.models import WarehouseSource
 
 
 class ProvisioningError(Exception):
@@ -32,6 +33,23 @@ def create_destination(fields: dict[str, Any], source_names: Iterable[str] = ())
     return destination
 
 
+def create_warehouse_source(fields: dict[str, Any], destination_names: Iterable[str]) -> WarehouseSource:
+    """A warehouse source feeding the named destinations (its own source is made by its save())."""
+    warehouse = WarehouseSource(**fields)
+    wanted = list(dict.fromkeys(name.strip() for name in destination_names))
+    if not wanted:
+        raise ProvisioningError("--destination is required: the Customer.io destination it feeds")
+    with transaction.atomic():
+        found = {destination.name: destination for destination in Destination.objects.filter(name__in=wanted)}
+        unknown = [name for name in wanted if name not in found]
+        if unknown:
+            raise ProvisioningError(f"unknown destination: {', '.join(unknown)}")
+        _validate(warehouse, exclude=["source"])
+        warehouse.save()
+        warehouse.source.destinations.set([found[name] for name in wanted])
+    return warehouse
+
+
 def _sources_named(names: Iterable[str]) -> list[Source]:
     wanted = list(dict.fromkeys(name.strip() for name in names))
     found = {source.name: source for source in Source.objects.filter(name__in=wanted)}
@@ -41,9 +59,9 @@ def _sources_named(names: Iterable[str]) -> list[Source]:
     return [found[name] for name in wanted]
 
 
-def _validate(instance: Source | Destination) -> None:
+def _validate(instance: Source | Destination | WarehouseSource, exclude: list[str] | None = None) -> None:
     try:
-        instance.full_clean()
+        instance.full_clean(exclude=exclude)
     except ValidationError as error:
         raise ProvisioningError(_one_line(error)) from None
 

@@ -41,7 +41,8 @@ def write(events: list[dict], deliveries: list[dict]) -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return {message_id: event_id for event_id, message_id in cursor.fetchall()}
-    with transaction.atomic(durable=True):
+    # Not durable: a warehouse sync commits its chunk's fingerprints in the same transaction.
+    with transaction.atomic():
         sql, defaults = _insert_sql(Event, EVENT_COLUMNS, _event_conflict(), connection.vendor)
         with connection.cursor() as cursor:
             cursor.execute(sql, [*_defaults(defaults), _json(events)])

@@ -1,9 +1,9 @@
 """The layers show in the imports: each package imports only its own layer and the ones below it.
 
 Read from the source, every import counts (inside functions too): from the bottom, the pure
-transformer, the rest of `destinations` (models, admin, Customer.io's HTTP edge), the delivery log's
-models, the engine, ingestion, the log's admin pages and the Celery tasks, and on top the project
-shell that wires them together.
+transformer, the rest of `destinations` (models, admin, Customer.io's HTTP edge, warehouse sources),
+the delivery log's models, the engine, ingestion, warehouse syncs (which store through ingestion), the
+log's admin pages and the Celery tasks, and on top the project shell that wires them together.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ LAYERS = [
     ("delivery.models", "delivery.redis_client"),
     ("delivery.engine",),
     ("delivery.ingestion",),
+    ("delivery.warehouse",),
     ("delivery.admin", "delivery.tasks", "delivery.apps", "delivery"),
     (
         "cio_project.urls",

@@ -23,7 +23,9 @@ from django.test import Client
 
 from delivery.engine.replay import replay
 from delivery.models import Delivery
+from delivery.tasks import sync_warehouse
 from destinations.models import Destination, Source
+from destinations.warehouse.models import SyncRun, WarehouseSource
 from tests.engine.conftest import FAST_WORKER
 from tests.security.test_admin_access import admin_urls
 from tests.support import processes
@@ -34,6 +36,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 API_KEY = "5ec7e75ec7e75ec7e75e"
 SITE_ID = "secretsite"
+# A warehouse's connection URL with a password; nothing listens on port 1, so its sync fails to connect.
+WAREHOUSE_PASSWORD = "wh-5ecret-pa55word"
+WAREHOUSE_URL = f"postgresql://reader:{WAREHOUSE_PASSWORD}@127.0.0.1:1/warehouse"
 
 
 def forms(secret: str, basic_user: str) -> list[str]:
@@ -113,7 +118,7 @@ def run_traffic(port: int, write_key: str) -> list[str]:
 
 def database_text() -> Iterator[tuple[str, str]]:
     """(table, raw text) of every row of every table the project's apps own, read with plain SQL."""
-    for config in (apps.get_app_config("delivery"), apps.get_app_config("destinations")):
+    for config in (apps.get_app_config(label) for label in ("delivery", "destinations", "warehouse")):
         for model in config.get_models():
             table = model._meta.db_table
             with connection.cursor() as cursor:
@@ -160,6 +165,14 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     wrong = wrong_key(source.write_key)
     secrets = [*forms(API_KEY, f"{SITE_ID}:{API_KEY}"), *forms(source.write_key, f"{source.write_key}:")]
     secrets += forms(wrong, f"{wrong}:")
+    secrets += [WAREHOUSE_URL, WAREHOUSE_PASSWORD]
+    # And a warehouse source whose sync, run by the worker, fails to connect
+    warehouse = WarehouseSource(
+        name="crm", connection_url=WAREHOUSE_URL, query="SELECT id FROM people", identifier_column="id"
+    )
+    warehouse.save()
+    warehouse.source.destinations.add(destination)
+    sync_warehouse.delay(warehouse.pk)
     # When events are delivered, refused by Customer.io with 401 and 400, and calls come with wrong keys
     # (in the Basic user name and password, as a Bearer token, in the body and in the query string)
     answers = run_traffic(port, source.write_key)
@@ -175,7 +188,11 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
         timeout=60,
         message="the replays did not finish",
     )
-    # Then no log line, stored row, API answer or admin page holds either key in any form
+    run = processes.wait_until(
+        lambda: SyncRun.objects.filter(state="failed").first(), timeout=60, message="the sync did not fail"
+    )
+    assert "Connection refused" in run.error or "connection" in run.error.lower()
+    # Then no log line, stored row, API answer or admin page holds a key or the URL in any form
     texts = {f"log {process.name}": process.log() for process in started}
     texts["API answers"] = "\n".join(answer for _, _, answer in answers)
     # (the web process logs every request, as `make run` does)
@@ -194,7 +211,10 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
         (raw_api_key,) = cursor.fetchone()
         cursor.execute("SELECT write_key FROM destinations_source")
         (raw_write_key,) = cursor.fetchone()
+        cursor.execute("SELECT connection_url FROM warehouse_warehousesource")
+        (raw_url,) = cursor.fetchone()
     assert raw_api_key.startswith("fernet:") and raw_write_key.startswith("fernet:")
+    assert raw_url.startswith("fernet:")
     # And the failures still say what Customer.io answered, with the credentials masked
     reasons = Delivery.objects.filter(status="failed").values_list("reason", flat=True)
     assert sorted(reason.split(":")[0] for reason in reasons) == [

@@ -1,0 +1,225 @@
+"""Syncing a warehouse source against real databases: SQLite, and the machine's PostgreSQL and MariaDB.
+
+The sync runs in the test process and the engine delivers to the fake Customer.io in the test process;
+tests/warehouse/test_worker.py has a real Celery worker and a killed sync.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from delivery.models import Delivery, Event
+from delivery.warehouse.sync import AlreadyRunning, start_run, sync
+from destinations.warehouse.models import RowFingerprint, SyncRun
+from tests.warehouse.helpers import (
+    batching_destination,
+    deliver_everything,
+    make_warehouse_source,
+    received_people,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_ten_thousand_people_then_100_changed_and_10_deleted_in_mirror_mode(warehouse, fake):
+    ten_thousand_people_then_100_changed_and_10_deleted(warehouse, fake, "mirror")
+
+
+def test_in_upsert_mode_deleted_rows_send_nothing(sqlite_warehouse, fake):
+    # Upsert mode is the same code path on every database: SQLite shows it.
+    ten_thousand_people_then_100_changed_and_10_deleted(sqlite_warehouse, fake, "upsert")
+
+
+def ten_thousand_people_then_100_changed_and_10_deleted(warehouse, fake, mode: str) -> None:
+    # Given a table of 10,000 people synced to Customer.io
+    warehouse.people(10_000)
+    destination = batching_destination()
+    source = make_warehouse_source(warehouse.url, destination, mode=mode)
+    first = sync(source)
+    assert (first.state, first.error, first.rows_new, first.events_stored) == (
+        "succeeded",
+        "",
+        10_000,
+        10_000,
+    )
+    deliver_everything(destination)
+    people = received_people(fake)
+    assert len(people) == 10_000
+    assert {person_id for _, person_id, _ in people} == {str(n) for n in range(1, 10_001)}
+    # When 100 rows change and 10 are deleted, and the source syncs again
+    warehouse.execute("UPDATE people SET plan = 'pro' WHERE MOD(id, 100) = 0")
+    warehouse.execute("DELETE FROM people WHERE id BETWEEN 5001 AND 5010")
+    fake.received.clear()
+    second = sync(source)
+    deliver_everything(destination)
+    # Then exactly the 100 updates (and in mirror mode the 10 deletes) reach Customer.io, nothing else
+    removed = 10 if mode == "mirror" else 0
+    assert (second.state, second.rows_read, second.rows_changed, second.rows_new) == (
+        "succeeded",
+        9_990,
+        100,
+        0,
+    )
+    assert (second.rows_removed, second.rows_unchanged, second.events_stored) == (
+        removed,
+        9_890,
+        100 + removed,
+    )
+    people = received_people(fake)
+    updates = [
+        (person_id, attributes.get("plan")) for action, person_id, attributes in people if action != "delete"
+    ]
+    deletes = sorted(person_id for action, person_id, _ in people if action == "delete")
+    assert sorted(updates) == sorted((str(n), "pro") for n in range(100, 10_001, 100))
+    assert deletes == sorted(str(n) for n in range(5001, 5011))[:removed]
+    assert len(people) == 100 + removed
+    # And a third run with nothing changed sends nothing
+    fake.received.clear()
+    third = sync(source)
+    deliver_everything(destination)
+    assert (third.rows_unchanged, third.events_stored, fake.requests()) == (9_990, 0, [])
+
+
+def test_a_query_error_changes_nothing_and_says_why(warehouse, fake, capsys):
+    # Given a source whose query names a table that does not exist
+    warehouse.people(10)
+    destination = batching_destination()
+    source = make_warehouse_source(warehouse.url, destination, query="SELECT id, plan FROM no_such_table")
+    # When it syncs, from the terminal
+    with pytest.raises(CommandError) as raised:
+        call_command("sync_warehouse", source.name)
+    # Then the run failed with the database's words, and nothing was stored
+    run = SyncRun.objects.get()
+    assert run.state == "failed"
+    assert "no_such_table" in run.error
+    assert raised.value.returncode == 2
+    assert "no_such_table" in str(raised.value) and "\n" not in str(raised.value)
+    assert not Event.objects.exists() and not RowFingerprint.objects.exists()
+    # And the run's row says so without the connection URL
+    assert warehouse.url not in run.error
+
+
+def test_a_missing_column_fails_the_run_naming_it(sqlite_warehouse, fake):
+    sqlite_warehouse.people(3)
+    source = make_warehouse_source(sqlite_warehouse.url, batching_destination(), identifier_column="user_id")
+    run = sync(source)
+    assert run.state == "failed"
+    assert run.error == "the query returns no column 'user_id' (its columns: id, email, name, plan)"
+    assert not Event.objects.exists()
+
+
+def test_a_bad_row_fails_alone_with_its_reason(sqlite_warehouse, fake):
+    # Given a query whose third row has no identifier
+    sqlite_warehouse.people(5)
+    destination = batching_destination()
+    query = "SELECT CASE WHEN id = 3 THEN NULL ELSE id END AS id, email, plan FROM people ORDER BY people.id"
+    source = make_warehouse_source(sqlite_warehouse.url, destination, query=query)
+    # When it syncs
+    run = sync(source)
+    deliver_everything(destination)
+    # Then the other four reach Customer.io and the bad one is listed with why
+    assert (run.state, run.rows_new, run.rows_failed) == ("succeeded", 4, 1)
+    assert run.failures == [{"row": 3, "identifier": None, "reason": "column 'id' (the identifier) is empty"}]
+    assert sorted(person_id for _, person_id, _ in received_people(fake)) == ["1", "2", "4", "5"]
+
+
+def test_a_dry_run_counts_and_shows_sample_requests_and_stores_nothing(sqlite_warehouse, fake, capsys):
+    sqlite_warehouse.people(20)
+    source = make_warehouse_source(sqlite_warehouse.url, batching_destination())
+    call_command("sync_warehouse", source.name, "--dry-run")
+    out = capsys.readouterr().out.splitlines()
+    run = SyncRun.objects.get()
+    assert (run.dry_run, run.rows_read, run.rows_new, run.events_stored) == (True, 20, 20, 0)
+    assert out[-1] == (
+        f"dry run {run.pk} of 'crm people': 20 rows read, 20 new, 0 changed, 0 removed, 0 unchanged, "
+        "0 failed; 0 events stored"
+    )
+    assert len(run.samples) == 5
+    assert run.samples[0]["message"]["identifiers"] == {"id": "1"}
+    assert "requests" in run.samples[0], run.samples[0]
+    assert not Event.objects.exists() and not RowFingerprint.objects.exists()
+    assert fake.requests() == []
+
+
+def test_one_run_at_a_time_per_source(sqlite_warehouse):
+    sqlite_warehouse.people(1)
+    source = make_warehouse_source(sqlite_warehouse.url, batching_destination())
+    start_run(source, dry_run=False)
+    with pytest.raises(AlreadyRunning):
+        sync(source)
+    with pytest.raises(CommandError, match="already syncing"):
+        call_command("sync_warehouse", source.name)
+
+
+def test_every_synced_row_is_a_delivery_in_the_log(sqlite_warehouse, fake):
+    sqlite_warehouse.people(3)
+    destination = batching_destination()
+    source = make_warehouse_source(sqlite_warehouse.url, destination)
+    sync(source)
+    deliver_everything(destination)
+    deliveries = Delivery.objects.filter(source=source.source).select_related("event")
+    assert Counter(delivery.status for delivery in deliveries) == {"delivered": 3}
+    assert sorted(delivery.person for delivery in deliveries) == ["1", "2", "3"]
+    assert {delivery.event.type for delivery in deliveries} == {"record"}
+
+
+def test_an_event_table_sends_each_new_row_once_as_an_event(sqlite_warehouse, fake):
+    # Given a table of orders, synced as events named by a column, at their order time
+    sqlite_warehouse.execute("CREATE TABLE orders (email TEXT, what TEXT, placed_at TEXT, total REAL)")
+    insert = "INSERT INTO orders VALUES (:email, :what, :at, :total)"
+    sqlite_warehouse.execute(insert, [
+        {"email": "ann@example.com", "what": "Order Placed", "at": "2026-01-02T03:04:05Z", "total": 12.5},
+        {"email": "bob@example.com", "what": "Order Placed", "at": "2026-01-03T03:04:05Z", "total": 8.0},
+    ])  # fmt: skip
+    destination = batching_destination()
+    source = make_warehouse_source(
+        sqlite_warehouse.url, destination, kind="event", query="SELECT * FROM orders", identifier="email",
+        identifier_column="email", event_name_column="what", timestamp_column="placed_at",
+    )  # fmt: skip
+    first = sync(source)
+    # When one more order arrives and the source syncs again
+    sqlite_warehouse.execute(insert, [{"email": "ann@example.com", "what": "Refund", "at": None, "total": 3}])
+    second = sync(source)
+    deliver_everything(destination)
+    # Then each order was sent once, as an event of its person
+    assert (first.rows_new, second.rows_new, second.rows_unchanged) == (2, 1, 2)
+    items = [item for request in fake.requests("/api/v2/batch") for item in request.json["batch"]]
+    assert sorted((item["identifiers"]["email"], item["name"]) for item in items) == [
+        ("ann@example.com", "Order Placed"),
+        ("ann@example.com", "Refund"),
+        ("bob@example.com", "Order Placed"),
+    ]
+    assert {item["action"] for item in items} == {"event"}
+    payloads = [event.payload for event in Event.objects.order_by("id")]
+    assert payloads[0]["fields"] == {"created_at": "2026-01-02T03:04:05Z", "total": 12.5}
+
+
+def test_an_object_table_sends_objects_related_to_their_people(sqlite_warehouse, fake):
+    sqlite_warehouse.execute("CREATE TABLE accounts (account_id TEXT, name TEXT, members TEXT)")
+    sqlite_warehouse.execute(
+        "INSERT INTO accounts VALUES (:id, :name, :members)",
+        [
+            {"id": "acme", "name": "Acme", "members": "u1,u2"},
+            {"id": "globex", "name": "Globex", "members": "[]"},
+        ],
+    )
+    destination = batching_destination()
+    source = make_warehouse_source(
+        sqlite_warehouse.url, destination, kind="object", query="SELECT * FROM accounts",
+        identifier_column="account_id", object_type_id="1", relationships_column="members", mode="mirror",
+    )  # fmt: skip
+    sync(source)
+    sqlite_warehouse.execute("DELETE FROM accounts WHERE account_id = 'globex'")
+    second = sync(source)
+    deliver_everything(destination)
+    assert (second.rows_removed, second.rows_unchanged) == (1, 1)
+    items = [item for request in fake.requests("/api/v2/batch") for item in request.json["batch"]]
+    by_action = sorted((item["action"], item["identifiers"]["object_id"]) for item in items)
+    assert by_action == [("delete", "globex"), ("identify", "acme"), ("identify", "globex")]
+    acme = next(item for item in items if item["identifiers"]["object_id"] == "acme")
+    assert acme["identifiers"]["object_type_id"] == "1"
+    assert acme["cio_relationships"] == [{"identifiers": {"id": "u1"}}, {"identifiers": {"id": "u2"}}]
