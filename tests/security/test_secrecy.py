@@ -1,8 +1,9 @@
-"""Secrets stay secret: after a run with a known API key and write key, neither appears anywhere a
-person or a log reader can see, and the database holds them only encrypted.
+"""Secrets stay secret: after a run with a known API key, write key and reporting webhook signing key,
+none appears anywhere a person or a log reader can see, and the database holds them only encrypted.
 
 The run: a real gunicorn, worker and beat; events delivered, refused by Customer.io with 401 and 400
-(answers that echo the credentials back), one replayed; ingestion calls with wrong keys. Then every
+(answers that echo the credentials back), one replayed; ingestion calls with wrong keys; reporting
+webhook posts signed with the key and with a wrong one, and a malformed one. Then every
 log line of the three processes, every column of every row the apps store, every API answer and every
 admin page (the walk reads every admin route, so new pages are covered too) is scanned for each key,
 plain and as the Base64 of an HTTP Basic header.
@@ -11,6 +12,7 @@ plain and as the Base64 of an HTTP Basic header.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -29,11 +31,14 @@ from tests.security.test_admin_access import admin_urls
 from tests.support import processes
 from tests.support.fake_customerio import running_fake
 from tests.support.services import free_port
+from tests.webhooks.examples import event as webhook_event
+from tests.webhooks.examples import signed_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 API_KEY = "5ec7e75ec7e75ec7e75e"
 SITE_ID = "secretsite"
+SIGNING_KEY = "519e519e519e519e519e"
 
 
 def forms(secret: str, basic_user: str) -> list[str]:
@@ -96,6 +101,18 @@ def run_traffic(port: int, write_key: str) -> list[str]:
     return answers
 
 
+def post_webhooks(port: int, destination: Destination) -> list[str]:
+    """Message activity posted as Customer.io signs it, then with a wrong key, then malformed; the answers."""
+    url = f"http://127.0.0.1:{port}{destination.webhook_path()}"
+    good = json.dumps(webhook_event("email", "bounced")).encode()
+    answers = []
+    for body, key in ((good, SIGNING_KEY), (good, SIGNING_KEY[::-1]), (b"{not json", SIGNING_KEY)):
+        response = requests.post(url, data=body, headers=signed_headers(body, key), timeout=30)
+        answers.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+    assert [answer.split()[0] for answer in answers] == ["200", "401", "400"]
+    return answers
+
+
 def database_text() -> Iterator[tuple[str, str]]:
     """(table, raw text) of every row of every table the project's apps own, read with plain SQL."""
     for config in (apps.get_app_config("delivery"), apps.get_app_config("destinations")):
@@ -131,9 +148,12 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     # Given a destination with a known API key, and a source's write key
     started, fake, port = system
     source = Source.objects.create(name="web")
-    destination = Destination.objects.create(name="Customer.io", site_id=SITE_ID, api_key=API_KEY)
+    destination = Destination.objects.create(
+        name="Customer.io", site_id=SITE_ID, api_key=API_KEY, webhook_signing_key=SIGNING_KEY
+    )
     destination.sources.add(source)
     secrets = [*forms(API_KEY, f"{SITE_ID}:{API_KEY}"), *forms(source.write_key, f"{source.write_key}:")]
+    secrets.append(SIGNING_KEY)
     # When events are delivered, refused by Customer.io with 401 and 400, and calls come with wrong keys
     answers = run_traffic(port, source.write_key)
     processes.wait_until(lambda: all_finished(4), timeout=60, message="deliveries did not finish")
@@ -148,6 +168,7 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     )
     # Then no log line, stored row, API answer or admin page holds either key in any form
     texts = {f"log {process.name}": process.log() for process in started}
+    answers += post_webhooks(port, destination)
     texts["API answers"] = "\n".join(answers)
     texts.update((f"row of {table}", row) for table, row in database_text())
     texts.update((f"admin page {url}", page) for url, page in admin_pages())
@@ -161,7 +182,9 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
         (raw_api_key,) = cursor.fetchone()
         cursor.execute("SELECT write_key FROM destinations_source")
         (raw_write_key,) = cursor.fetchone()
-    assert raw_api_key.startswith("fernet:") and raw_write_key.startswith("fernet:")
+        cursor.execute("SELECT webhook_signing_key FROM destinations_destination")
+        (raw_signing_key,) = cursor.fetchone()
+    assert all(raw.startswith("fernet:") for raw in (raw_api_key, raw_write_key, raw_signing_key))
     # And the failures still say what Customer.io answered, with the credentials masked
     reasons = Delivery.objects.filter(status="failed").values_list("reason", flat=True)
     assert sorted(reason.split(":")[0] for reason in reasons) == [
