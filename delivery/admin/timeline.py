@@ -35,7 +35,14 @@ CHANNELS = {
     "webhook": "Webhook",
     "customer": "Subscription",
 }
-KIND_ORDER = {"event": 0, "delivery": 1, "message": 2}
+# Customer.io's timestamps are whole seconds: a message sent and bounced in the same second is told in
+# the order its life goes, then in the order the posts arrived.
+LIFE_ORDER = {
+    metric: index
+    for index, metric in enumerate(
+        ("drafted", "attempted", "sent", "delivered", "deferred", "opened", "clicked", "converted")
+    )
+}
 MESSAGE_IDS = ("campaign_id", "action_id", "broadcast_id", "newsletter_id", "transactional_message_id")
 
 
@@ -62,6 +69,8 @@ class Entry:
     url: str
     steps: list[Step] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)
+    # Among entries of the same second: an event, then its deliveries in id order, then activity.
+    tie_break: tuple[int, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -142,7 +151,7 @@ def timeline(term: str) -> Timeline:
         *delivery_entries(deliveries, names),
         *message_entries(activity[:LIMIT], names),
     ]
-    entries.sort(key=lambda entry: (entry.time, KIND_ORDER[entry.kind]))
+    entries.sort(key=lambda entry: (entry.time, *entry.tie_break))
     return Timeline(person, entries, cut)
 
 
@@ -168,6 +177,7 @@ def event_entry(event: Event, deliveries: list[Delivery]) -> Entry:
             "email": event.email,
             "source": event.source.name,
         },
+        tie_break=(0, event.pk, 0, 0),
     )
 
 
@@ -218,6 +228,7 @@ def delivery_entry(delivery: Delivery, attempts: list[DeliveryAttempt], names: d
             "last_status_code": delivery.last_status_code,
             "reason": redact(delivery.reason),
         },
+        tie_break=(0, delivery.event_id, 1, delivery.pk),
     )
 
 
@@ -236,7 +247,11 @@ def message_entries(activity: list[MessageActivity], names: dict[int, str]) -> l
     groups: dict[tuple, list[MessageActivity]] = defaultdict(list)
     for row in activity:
         groups[(row.destination_id, row.cio_delivery_id or row.event_id)].append(row)
-    return [message_entry(sorted(rows, key=lambda row: row.occurred_at), names) for rows in groups.values()]
+    return [message_entry(sorted(rows, key=life_order), names) for rows in groups.values()]
+
+
+def life_order(row: MessageActivity) -> tuple:
+    return row.occurred_at, LIFE_ORDER.get(row.metric, len(LIFE_ORDER)), row.pk
 
 
 def message_label(row: MessageActivity) -> str:
@@ -286,4 +301,5 @@ def message_entry(rows: list[MessageActivity], names: dict[int, str]) -> Entry:
                 for row in rows
             ],
         },
+        tie_break=(1, first.pk, 0, 0),
     )

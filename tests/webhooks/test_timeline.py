@@ -237,3 +237,27 @@ def test_retention_deletes_old_activity_in_batches(client, settings):
     ).update(received_at=timezone.now() - timedelta(seconds=settings.DELIVERY_RETENTION_SECONDS + 60))
     assert [sweeper.delete_old_message_activity() for _ in range(3)] == [2, 1, 0]
     assert MessageActivity.objects.count() == 1
+
+
+def test_activity_in_the_same_second_is_told_in_the_order_a_message_lives(client):
+    destination = make_destination(webhook_signing_key=SIGNING_KEY)
+    stamp = int(timezone.now().timestamp())
+    for metric in ("clicked", "bounced", "opened", "sent", "delivered"):
+        assert post(client, destination, event("email", metric, timestamp=stamp)).status_code == 200
+    (entry,) = timeline("ann").entries
+    assert [step.words.split()[0] for step in entry.steps] == [
+        "sent",
+        "delivered",
+        "opened",
+        "clicked",
+        "bounced",
+    ]
+
+
+def test_events_of_the_same_moment_keep_the_order_they_were_received_in_with_their_deliveries(db):
+    destination = make_destination()
+    now = timezone.now()
+    first = make_delivery(destination, message("identify", user_id="cy"), received=now)
+    second = make_delivery(destination, message("track", user_id="cy", event="Paid"), received=now)
+    kinds = [(entry.kind, entry.fields.get("delivery_id")) for entry in timeline("cy").entries]
+    assert kinds == [("event", None), ("delivery", first.pk), ("event", None), ("delivery", second.pk)]
