@@ -356,7 +356,8 @@ class DestinationAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"The reporting webhook address of “{destination}” was changed: paste the new one into "
-            "Customer.io. Posts to the old address are refused from now on.",
+            "Customer.io. Posts to the old address are refused within "
+            f"{settings.CIO_WEBHOOK_ADDRESS_CACHE_SECONDS:g} seconds.",
             messages.SUCCESS,
         )
         return redirect(_admin_url(destination, "change"))

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from delivery.models import MessageActivity
+from delivery.webhooks import addresses
 from delivery.webhooks.signature import sign
 from tests.support.factories import make_destination
 from tests.webhooks.examples import METRICS, RECIPIENTS, SIGNING_KEY, event, post
@@ -172,7 +173,8 @@ def test_get_is_not_allowed(client, destination):
     assert client.get(destination.webhook_path()).status_code == 405
 
 
-def test_a_rotated_address_stops_working_and_the_new_one_works(client, destination):
+def test_a_rotated_address_stops_working_and_the_new_one_works(client, destination, settings):
+    settings.CIO_WEBHOOK_ADDRESS_CACHE_SECONDS = 0
     old_path = destination.webhook_path()
     destination.rotate_webhook_token()
     destination.save()
@@ -194,6 +196,22 @@ def test_a_nul_character_in_a_field_is_stored_without_it(client, destination):
     response = post(client, destination, event(failure_message="bad\u0000reason"))
     assert response.status_code == 200
     assert MessageActivity.objects.get().reason == "badreason"
+
+
+def test_an_address_is_remembered_for_a_few_seconds_then_read_again(client, destination, settings):
+    # Given an address that was just used (and so is remembered)
+    assert post(client, destination, event()).status_code == 200
+    old_path = destination.webhook_path()
+    destination.rotate_webhook_token()
+    destination.save()
+    body = json.dumps(event()).encode()
+    stamp = str(int(time.time()))
+    signed = {"HTTP_X_CIO_TIMESTAMP": stamp, "HTTP_X_CIO_SIGNATURE": sign(SIGNING_KEY, stamp, body)}
+    # When it is used again within the cache time, it still works; after it, it is refused
+    assert client.post(old_path, body, content_type="application/json", **signed).status_code == 200
+    settings.CIO_WEBHOOK_ADDRESS_CACHE_SECONDS = 0
+    addresses.forget_all()
+    assert client.post(old_path, body, content_type="application/json", **signed).status_code == 404
 
 
 def test_every_destination_has_its_own_unguessable_address():
