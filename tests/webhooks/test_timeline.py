@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from delivery import tasks
 from delivery.admin.timeline import timeline
 from delivery.engine import sweeper
 from delivery.models import Delivery, MessageActivity
@@ -261,3 +262,21 @@ def test_events_of_the_same_moment_keep_the_order_they_were_received_in_with_the
     second = make_delivery(destination, message("track", user_id="cy", event="Paid"), received=now)
     kinds = [(entry.kind, entry.fields.get("delivery_id")) for entry in timeline("cy").entries]
     assert kinds == [("event", None), ("delivery", first.pk), ("event", None), ("delivery", second.pk)]
+
+
+def test_the_retention_task_goes_on_while_old_activity_is_left(client, settings, monkeypatch):
+    # Given three old activity rows, no old delivery, and retention taking two rows at a time
+    settings.DELIVERY_RETENTION_BATCH = 2
+    destination = make_destination(webhook_signing_key=SIGNING_KEY)
+    for _ in range(3):
+        assert post(client, destination, event()).status_code == 200
+    MessageActivity.objects.update(received_at=timezone.now() - timedelta(days=400))
+    requeued = []
+    monkeypatch.setattr(tasks.delete_old_deliveries, "delay", lambda: requeued.append(True))
+    # When the periodic task runs, and again each time it re-queues itself
+    tasks.delete_old_deliveries()
+    while requeued:
+        requeued.pop()
+        tasks.delete_old_deliveries()
+    # Then every old row is gone
+    assert MessageActivity.objects.count() == 0
