@@ -53,7 +53,7 @@ lint: $(VENV)/.tests
 	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.tests
-	for name in transformer ingestion delivery admin warehouse; do $(BIN)/python bench/$$name.py || exit 1; done
+	for name in transformer ingestion delivery admin warehouse webhooks; do $(BIN)/python bench/$$name.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) var

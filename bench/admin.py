@@ -1,12 +1,15 @@
-"""Admin benchmark: how long each admin page takes with a million deliveries stored, on PostgreSQL.
+"""Admin benchmark: how long each admin page takes with a million deliveries and a million message
+activity rows stored, on PostgreSQL.
 
-    /work/venv/bin/python bench/admin.py [--rows 1000000] [--runs 20] [--keep]
+    /work/venv/bin/python bench/admin.py [--rows 1000000] [--activity-rows 1000000] [--runs 20] [--keep]
 
 The database named in DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cio_bench_admin) is
 created, migrated, filled and dropped at the end (unless --keep): give a throwaway name. The rows are
 made inside PostgreSQL with generate_series, shaped like a month of traffic: 100,000 people, mostly
 track calls over thirty event names, 90% delivered and the rest filtered, failed, retrying or pending,
-an attempt row for every delivery that was sent and failed. Each page in PAGES is then requested with
+an attempt row for every delivery that was sent and failed; and as many rows of message activity from
+Customer.io's reporting webhooks for the same people (each message sent, delivered, then opened or
+bounced). Each page in PAGES is then requested with
 a logged-in Django test Client, once to warm up and --runs times measured; the report gives p50 and
 p99 in milliseconds and whether the p99 is under the 300 ms the admin promises.
 
@@ -78,6 +81,14 @@ PAGES = [
         "event tester: stored event",
         "/admin/tools/event-tester/?event={failed_event}&destination={big_destination}",
     ),
+    Page("person: user id", "/admin/person/?q={user_id}"),
+    Page("person: email", "/admin/person/?q={email}"),
+    Page("person: anonymous id", "/admin/person/?q={anonymous_id}"),
+    Page("person: no match", "/admin/person/?q=nobody-at-all"),
+    Page("message activity list", "/admin/delivery/messageactivity/"),
+    Page("message activity: bounced", "/admin/delivery/messageactivity/?metric=bounced"),
+    Page("message activity: search", "/admin/delivery/messageactivity/?q={user_id}"),
+    Page("message activity row", "/admin/delivery/messageactivity/{activity_row}/change/"),
     Page("destination list", "/admin/destinations/destination/"),
     Page("destination settings", "/admin/destinations/destination/{big_destination}/change/"),
     Page("source list", "/admin/destinations/source/"),
@@ -100,6 +111,7 @@ class Fixtures:
     message_id: str
     failed_delivery: int
     failed_event: int
+    activity_row: int
     first_page_ids: list[str] = field(default_factory=list)
 
 
@@ -183,6 +195,31 @@ FROM delivery_delivery d, generate_series(1, 3) AS n
 WHERE d.status IN ('failed', 'retrying') AND n <= d.attempt_count AND d.id BETWEEN %(first)s AND %(last)s
 """
 
+# Four rows per message to one person (sent, delivered, then opened, or bounced with its reason), over
+# the same 30 days and people as the events; 80% email, then push, SMS and in-app.
+ACTIVITY_SQL = """
+INSERT INTO delivery_messageactivity (id, destination_id, event_id, object_type, metric, occurred_at,
+  received_at, customer_id, cio_id, email, recipient, cio_delivery_id, campaign_id, action_id, broadcast_id,
+  newsletter_id, transactional_message_id, message_name, reason, raw_body)
+SELECT i, CASE WHEN i / 4 % 100 < 80 THEN %(big)s ELSE %(middle)s END, 'evt-' || i, c.channel, m.metric,
+       %(start)s::timestamptz + (i::bigint * %(step)s) * interval '1 millisecond',
+       %(start)s::timestamptz + (i::bigint * %(step)s) * interval '1 millisecond',
+       'user-' || (i / 4 % %(people)s), 'cio' || (i / 4 % %(people)s),
+       'person' || (i / 4 % %(people)s) || '@example.com',
+       CASE c.channel WHEN 'sms' THEN '+1555' || (i / 4 % %(people)s) ELSE 'person' || (i / 4 % %(people)s)
+            || '@example.com' END,
+       'del-' || (i / 4), (i / 4 % 40)::text, '36', '', '', '', 'Campaign ' || (i / 4 % 40),
+       CASE WHEN m.metric = 'bounced' THEN '550 5.1.1 mailbox does not exist' ELSE '' END,
+       jsonb_build_object('event_id', 'evt-' || i, 'object_type', c.channel, 'metric', m.metric,
+         'data', jsonb_build_object('customer_id', 'user-' || (i / 4 % %(people)s), 'delivery_id',
+         'del-' || (i / 4)))::text
+FROM generate_series(%(first)s, %(last)s) AS i,
+LATERAL (SELECT CASE WHEN i / 4 % 10 < 8 THEN 'email' WHEN i / 4 % 10 < 9 THEN 'push'
+                     WHEN i / 4 % 20 = 18 THEN 'sms' ELSE 'in_app' END AS channel) AS c,
+LATERAL (SELECT CASE i % 4 WHEN 0 THEN 'sent' WHEN 1 THEN 'delivered'
+                     ELSE CASE WHEN i / 4 % 10 = 3 THEN 'bounced' ELSE 'opened' END END AS metric) AS m
+"""
+
 CHUNK = 200_000
 
 
@@ -191,7 +228,7 @@ def sql(text: str) -> str:
     return text.replace(" % ", " %% ")
 
 
-def load(rows: int) -> Fixtures:
+def load(rows: int, activity_rows: int) -> Fixtures:
     from django.db import connection
     from django.utils import timezone
 
@@ -215,7 +252,18 @@ def load(rows: int) -> Fixtures:
             cursor.execute(sql(SENT_REQUESTS_SQL), bounds)
             cursor.execute(sql(ATTEMPTS_SQL), bounds)
             print(f"  loaded {bounds['last']:,} of {rows:,}", flush=True)
-        for table in ("delivery_event", "delivery_delivery", "delivery_sentrequest"):
+        activity_step = 30 * 24 * 3600 * 1000 // max(1, activity_rows)
+        for first in range(1, activity_rows + 1, CHUNK):
+            bounds = {"first": first, "last": min(activity_rows, first + CHUNK - 1)}
+            values = {**ids, **bounds, "people": PEOPLE, "start": start, "step": activity_step}
+            cursor.execute(sql(ACTIVITY_SQL), values)
+            print(f"  loaded {bounds['last']:,} of {activity_rows:,} message activity rows", flush=True)
+        for table in (
+            "delivery_event",
+            "delivery_delivery",
+            "delivery_sentrequest",
+            "delivery_messageactivity",
+        ):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             )
@@ -224,7 +272,7 @@ def load(rows: int) -> Fixtures:
 
 
 def fixtures(rows: int, ids: dict[str, int]) -> Fixtures:
-    from delivery.models import Delivery, Event
+    from delivery.models import Delivery, Event, MessageActivity
 
     identify = Event.objects.filter(type="identify").exclude(email="").order_by("-id").first()
     failed = Delivery.objects.filter(status="failed").order_by("-id").first()
@@ -240,6 +288,11 @@ def fixtures(rows: int, ids: dict[str, int]) -> Fixtures:
         message_id=f"msg-{rows // 3}",
         failed_delivery=failed.pk,
         failed_event=failed.event_id,
+        activity_row=MessageActivity.objects.filter(metric="bounced")
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0,
         first_page_ids=[
             str(pk) for pk in Delivery.objects.order_by("-id").values_list("id", flat=True)[:100]
         ],
@@ -285,8 +338,11 @@ def run_pages(runs: int, values: dict) -> list[tuple[Page, dict]]:
     return [(page, time_page(browser, page, values, runs)) for page in PAGES]
 
 
-def report(results: list[tuple[Page, dict]], rows: int, runs: int) -> bool:
-    print(f"\ncio-relay admin benchmark: {rows:,} deliveries, PostgreSQL, {runs} runs per page")
+def report(results: list[tuple[Page, dict]], rows: int, activity_rows: int, runs: int) -> bool:
+    print(
+        f"\ncio-relay admin benchmark: {rows:,} deliveries, {activity_rows:,} message activity rows, "
+        f"PostgreSQL, {runs} runs per page"
+    )
     header = f"{'page':<34}{'HTTP':>6}{'p50 ms':>9}{'p99 ms':>9}  under {BUDGET_MS:.0f} ms"
     print(header)
     print("-" * len(header))
@@ -304,6 +360,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="deliveries (and events) to store")
+    parser.add_argument("--activity-rows", type=int, default=1_000_000, help="message activity rows to store")
     parser.add_argument("--runs", type=int, default=20, help="measured requests per page")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards (to EXPLAIN)")
     options = parser.parse_args()
@@ -323,9 +380,9 @@ def main() -> int:
     try:
         call_command("migrate", verbosity=0)
         started = time.monotonic()
-        values = vars(load(options.rows))
+        values = vars(load(options.rows, options.activity_rows))
         print(f"  loaded and analysed in {time.monotonic() - started:.0f} s")
-        fine = report(run_pages(options.runs, values), options.rows, options.runs)
+        fine = report(run_pages(options.runs, values), options.rows, options.activity_rows, options.runs)
     finally:
         if not options.keep:
             connections.close_all()

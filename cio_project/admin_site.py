@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 
 from delivery.admin import access
 from delivery.admin.dashboards import DashboardsView, DestinationDashboardView
+from delivery.admin.person import PersonView
 from delivery.admin.tester import EventTesterView
 
 TOOLS_APP_LABEL = "tools"
@@ -31,6 +32,7 @@ class RelayAdminSite(admin.AdminSite):
                 name="event_tester",
             ),
             path("dashboard/", self.admin_view(DashboardsView.as_view(site=self)), name="dashboards"),
+            path("person/", self.admin_view(PersonView.as_view(site=self)), name="person"),
             path(
                 "dashboard/<int:object_id>/",
                 self.admin_view(DestinationDashboardView.as_view(site=self)),
@@ -51,6 +53,7 @@ class RelayAdminSite(admin.AdminSite):
         pages = [
             ("Dashboards", "Dashboards", reverse("admin:dashboards", current_app=self.name)),
             ("Event tester", "EventTester", reverse("admin:event_tester", current_app=self.name)),
+            ("People", "Person", reverse("admin:person", current_app=self.name)),
         ]
         return {
             "name": "Delivery tools",

@@ -224,6 +224,12 @@ CIO_TRACK_URL_US = env_http_url("CIO_TRACK_URL_US", "https://track.customer.io")
 CIO_TRACK_URL_EU = env_http_url("CIO_TRACK_URL_EU", "https://track-eu.customer.io")
 CIO_CONNECT_TIMEOUT = env_float("CIO_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 CIO_READ_TIMEOUT = env_float("CIO_READ_TIMEOUT", 30.0, minimum=0.1)
+# A reporting webhook post signed longer ago than this (or this far in the future) is refused, so a
+# recorded post cannot be replayed later.
+CIO_WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env_int("CIO_WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, minimum=1)
+# How long a process remembers a webhook address's destination and signing key (a rotation or a new key
+# takes effect within this time).
+CIO_WEBHOOK_ADDRESS_CACHE_SECONDS = env_float("CIO_WEBHOOK_ADDRESS_CACHE_SECONDS", 5.0, minimum=0)
 
 # --- Delivery ----------------------------------------------------------------------------------
 DELIVERY_RETENTION_SECONDS = env_int("DELIVERY_RETENTION_SECONDS", 30 * 24 * 3600, minimum=1)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("delivery.ingestion.urls")),
+    path("", include("delivery.webhooks.urls")),
 ]

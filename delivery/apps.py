@@ -6,4 +6,4 @@ class DeliveryConfig(AppConfig):
     verbose_name = "Delivery log"
 
     def ready(self) -> None:
-        from delivery.admin import log  # noqa: F401  (registers the delivery log's ModelAdmin)
+        from delivery.admin import log, message_activity  # noqa: F401  (register their ModelAdmins)

@@ -177,3 +177,61 @@ class RateLimitState(models.Model):
 
     def __str__(self) -> str:
         return f"rate limit state of destination {self.destination_id}"
+
+
+class MessageActivity(models.Model):
+    """One event of Customer.io's reporting webhooks: what became of a message Customer.io sent a person
+    (sent, delivered, opened, bounced...), as posted to the destination's webhook address."""
+
+    destination = models.ForeignKey(
+        Destination, on_delete=models.CASCADE, related_name="message_activity", db_index=False
+    )
+    # Customer.io's id of this webhook event: a retried post carries the same one and is stored once.
+    event_id = models.CharField(max_length=255)
+    # The channel: email, push, sms, in_app, slack, webhook, or customer for subscription changes.
+    object_type = models.CharField("channel", max_length=32)
+    metric = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    # The person, as Customer.io names them: customer_id is the id the relay sends (userId).
+    customer_id = models.CharField(max_length=255, blank=True)
+    cio_id = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    # The address the message went to: an email address, a phone number, a device token...
+    recipient = models.CharField(max_length=255, blank=True)
+    # Customer.io's id of the message it delivered (one per person and message), not one of ours.
+    cio_delivery_id = models.CharField("Customer.io delivery id", max_length=255, blank=True)
+    campaign_id = models.CharField(max_length=32, blank=True)
+    action_id = models.CharField(max_length=32, blank=True)
+    broadcast_id = models.CharField(max_length=32, blank=True)
+    newsletter_id = models.CharField(max_length=32, blank=True)
+    transactional_message_id = models.CharField(max_length=32, blank=True)
+    # The campaign's, broadcast's... name when the body has one, else the subject: what a person reads.
+    message_name = models.CharField(max_length=255, blank=True)
+    # Why it failed, was dropped or bounced, in Customer.io's words; the clicked link for clicks.
+    reason = models.TextField(blank=True)
+    raw_body = models.TextField()
+
+    class Meta:
+        verbose_name_plural = "message activity"
+        constraints = [
+            models.UniqueConstraint(fields=["destination", "event_id"], name="message_activity_unique_event"),
+        ]
+        indexes = [
+            # A person's timeline: each identifier is an indexed equality, newest first.
+            models.Index(fields=["customer_id", "-occurred_at"], name="message_activity_customer"),
+            models.Index(fields=["email", "-occurred_at"], name="message_activity_email"),
+            models.Index(fields=["cio_id", "-occurred_at"], name="message_activity_cio_id"),
+            # The dashboard's counts by channel and metric: on PostgreSQL an index-only scan of a
+            # destination's last 7 days (SQLite has no INCLUDE and reads the rows).
+            models.Index(
+                fields=["destination", "occurred_at"],
+                include=["object_type", "metric"],
+                name="message_activity_dest_time",
+            ),
+            # Retention.
+            models.Index(fields=["received_at"], name="message_activity_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.metric} {self.event_id}"

@@ -30,8 +30,10 @@ def sweep() -> None:
 
 @shared_task(name="delivery.tasks.delete_old_deliveries", ignore_result=True)
 def delete_old_deliveries() -> None:
-    """Every DELIVERY_RETENTION_INTERVAL_SECONDS (Celery beat): one batch, then again until none is left."""
-    if sweeper.delete_old_deliveries() >= settings.DELIVERY_RETENTION_BATCH:
+    """Every DELIVERY_RETENTION_INTERVAL_SECONDS (Celery beat): one batch of old deliveries and one of old
+    message activity, then again until neither has any left."""
+    deleted = sweeper.delete_old_deliveries(), sweeper.delete_old_message_activity()
+    if max(deleted) >= settings.DELIVERY_RETENTION_BATCH:
         delete_old_deliveries.delay()
 
 

@@ -278,6 +278,7 @@ FIELDSETS = [
         },
     ),
     ("Delivery", {"fields": ["strict_ordering", "api_version", "rate_limit_per_second", "retry_horizon"]}),
+    ("Reporting webhooks: message activity from Customer.io", {"fields": ["webhook_signing_key"]}),
     (
         "Transformer options",
         {
@@ -362,6 +363,11 @@ class DestinationAdmin(SecretsNeverShown, admin.ModelAdmin):
                 self.admin_site.admin_view(self.test_credentials_view),
                 name="{}_{}_test_credentials".format(*info),
             ),
+            path(
+                "<path:object_id>/rotate-webhook-address/",
+                self.admin_site.admin_view(self.rotate_webhook_address_view),
+                name="{}_{}_rotate_webhook_address".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -373,6 +379,32 @@ class DestinationAdmin(SecretsNeverShown, admin.ModelAdmin):
         if not self.has_change_permission(request, destination):
             raise PermissionDenied
         self._report(request, check_credentials(destination))
+        return redirect(_admin_url(destination, "change"))
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args, obj: Destination | None = None, **kwargs
+    ):
+        if obj is not None and obj.webhook_token:
+            context["webhook_url"] = server_url(request) + obj.webhook_path()
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    @method_decorator(require_POST)
+    def rotate_webhook_address_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        destination = self.get_object(request, unquote(object_id))
+        if destination is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, destination):
+            raise PermissionDenied
+        destination.rotate_webhook_token()
+        destination.save(update_fields=["webhook_token"])
+        self.log_change(request, destination, [{"changed": {"fields": ["reporting webhook address"]}}])
+        self.message_user(
+            request,
+            f"The reporting webhook address of “{destination}” was changed: paste the new one into "
+            "Customer.io. Posts to the old address are refused within "
+            f"{settings.CIO_WEBHOOK_ADDRESS_CACHE_SECONDS:g} seconds.",
+            messages.SUCCESS,
+        )
         return redirect(_admin_url(destination, "change"))
 
     @admin.action(description="Test credentials", permissions=["change"])

@@ -1,7 +1,8 @@
 """The destination form of the admin: RudderStack's settings in RudderStack's groups, then ours.
 
-The API key is write-only: the form never holds it as an initial value, its input never renders a
-value, and an empty input on an existing destination keeps the stored key.
+The API key and the reporting webhook signing key are write-only: the form never holds them as initial
+values, their inputs never render a value, and an empty input on an existing destination keeps the
+stored key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django import forms
 
 from destinations.crypto import UnreadableSecret
 from destinations.models import Destination
-from destinations.validators import validate_api_key, validate_name_list
+from destinations.validators import validate_api_key, validate_name_list, validate_webhook_signing_key
 
 CREDENTIALS_PAGE = "Settings > Workspace Settings > API and Webhook Credentials"
 
@@ -82,6 +83,21 @@ API_KEY_HELP = (
 )
 
 
+SIGNING_KEY_HELP = (
+    "The signing key of the reporting webhook you add in Customer.io (Data & Integrations > "
+    "Integrations > Reporting Webhooks), with the address below as its endpoint. Posts to that address "
+    "are stored only when signed with this key. Stored encrypted and never shown again."
+)
+
+
+def secret_input() -> forms.CharField:
+    # render_value=False: a stored secret never goes back to the browser, not even after an error.
+    return forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+
 class NameListField(forms.CharField):
     """A JSON list of names, edited as one name per line; blank lines are ignored."""
 
@@ -107,12 +123,8 @@ class NameListField(forms.CharField):
 
 
 class DestinationForm(forms.ModelForm):
-    api_key = forms.CharField(
-        label="API key",
-        required=False,
-        # render_value=False: the stored key never goes back to the browser, not even after an error.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    api_key = secret_input()
+    webhook_signing_key = secret_input()
     allowlisted_events = NameListField(label="Allowlisted events", help_text=HELP_TEXTS["allowlisted_events"])
     denylisted_events = NameListField(label="Denylisted events", help_text=HELP_TEXTS["denylisted_events"])
     onetrust_cookie_categories = NameListField(
@@ -137,12 +149,27 @@ class DestinationForm(forms.ModelForm):
         field.help_text = f"{secret_state(self.stored_api_key)}. {API_KEY_HELP}"
         if self.stored_api_key:
             field.help_text += " Leave empty to keep it; enter a new key to replace it."
+        field.label = "API key"
+        self.stored_signing_key = self.instance.webhook_signing_key if self.instance.pk else ""
+        self.initial["webhook_signing_key"] = ""
+        signing = self.fields["webhook_signing_key"]
+        signing.label = "Reporting webhook signing key"
+        signing.help_text = f"{secret_state(self.stored_signing_key)}. {SIGNING_KEY_HELP}"
+        if self.stored_signing_key:
+            signing.help_text += " Leave empty to keep it; enter a new key to replace it."
 
     def clean_api_key(self) -> str:
         value = self.cleaned_data["api_key"].strip()
         if not value:
             return self.stored_api_key
         validate_api_key(value)
+        return value
+
+    def clean_webhook_signing_key(self) -> str:
+        value = self.cleaned_data["webhook_signing_key"].strip()
+        if not value:
+            return self.stored_signing_key
+        validate_webhook_signing_key(value)
         return value
 
     def clean_retry_horizon(self) -> timedelta:

@@ -7,16 +7,29 @@ from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 
 from destinations import crypto
 from destinations.fields import EncryptedTextField
-from destinations.validators import validate_api_key, validate_name_list, validate_site_id
+from destinations.validators import (
+    validate_api_key,
+    validate_name_list,
+    validate_site_id,
+    validate_webhook_signing_key,
+)
 
 WRITE_KEY_BYTES = 24
+# The reporting webhook address of a destination ends in this many random bytes: unguessable, so
+# an address cannot be found by trying; the signature is what proves a post came from Customer.io.
+WEBHOOK_TOKEN_BYTES = 24
 
 
 def generate_write_key() -> str:
     return secrets.token_urlsafe(WRITE_KEY_BYTES)
+
+
+def generate_webhook_token() -> str:
+    return secrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)
 
 
 class Source(models.Model):
@@ -115,6 +128,12 @@ class Destination(models.Model):
     )
     retry_horizon = models.DurationField(default=timedelta(hours=3))
 
+    # Ours: Customer.io's reporting webhooks (message activity), posted to /webhooks/customerio/<token>
+    webhook_signing_key = EncryptedTextField(
+        "reporting webhook signing key", blank=True, validators=[validate_webhook_signing_key]
+    )
+    webhook_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
+
     # Ours: transformer options (off by default, so behaviour matches RudderStack's), except
     # de-duplication ids: on for a new destination, so an event whose answer was lost and which was sent
     # again is counted once by Customer.io (as Segment's Customer.io Actions does). A destination
@@ -138,3 +157,17 @@ class Destination(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def webhook_path(self) -> str:
+        """Where Customer.io posts this destination's reporting webhooks (delivery/webhooks/urls.py)."""
+        return reverse("customerio-webhook", args=[self.webhook_token])
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.webhook_token:
+            self.rotate_webhook_token()
+        super().save(*args, **kwargs)
+
+    def rotate_webhook_token(self) -> str:
+        """Give the destination a new reporting webhook address (saved with the next save())."""
+        self.webhook_token = generate_webhook_token()
+        return self.webhook_token

@@ -41,3 +41,17 @@ def validate_name_list(value: list) -> None:
         if name.strip() in seen:
             raise ValidationError(f'"{name.strip()}" is listed twice.', code="duplicate_name")
         seen.add(name.strip())
+
+
+_SIGNING_KEY = re.compile(r"[\x21-\x7e]{8,200}")
+
+
+def validate_webhook_signing_key(value: str) -> None:
+    # Customer.io shows the key as one word of printable characters; anything else is a paste gone wrong.
+    if value and not _SIGNING_KEY.fullmatch(value):
+        raise ValidationError(
+            "The reporting webhook signing key must be 8 to 200 printable characters without spaces "
+            "(Customer.io: Data & Integrations > Integrations > Reporting Webhooks, your webhook's "
+            "signing key).",
+            code="invalid_webhook_signing_key",
+        )

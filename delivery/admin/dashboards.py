@@ -19,6 +19,7 @@ from django.views import View
 from delivery.admin import access, links
 from delivery.admin import backlog as stats
 from delivery.admin.activity import CHART_STATUSES, Activity, Bucket, activity, headlines, windows
+from delivery.admin.message_counts import metric_counts
 from delivery.models import Delivery
 from destinations.models import Destination
 
@@ -124,6 +125,7 @@ class DestinationDashboardView(ToolView):
                 chart("Last 24 hours, by hour", recent.hours, destination.pk, hourly=True),
                 chart("Last 7 days, by day", recent.days, destination.pk, hourly=False),
             ],
+            message_activity=metric_counts(destination.pk, now),
             log_url=links.log_url(destination.pk),
             open_url=links.log_url(destination.pk, Delivery.Status.PENDING),
             retrying_url=links.log_url(destination.pk, Delivery.Status.RETRYING),

@@ -35,3 +35,8 @@ def log_url(
 
 def dashboard_url(destination_id: int) -> str:
     return reverse("admin:destination_dashboard", args=[destination_id])
+
+
+def person_url(term: str) -> str:
+    """A person's page: their timeline across destinations."""
+    return f"{reverse('admin:person')}?{urlencode({'q': term})}"

@@ -28,6 +28,7 @@ from delivery.admin.listing import (
     LogPaginator,
     MessageTypeFilter,
     ReceivedFilter,
+    page_paginator,
     search_filter,
 )
 from delivery.engine.replay import REPLAYABLE, replay
@@ -104,11 +105,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def get_paginator(
         self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0, **kwargs: Any
     ) -> LogPaginator:
-        try:
-            page = max(1, min(int(request.GET.get("p", 1)), 10**9 // per_page))
-        except ValueError:
-            page = 1
-        return LogPaginator(queryset, per_page, page, orphans=orphans, **kwargs)
+        return page_paginator(request, queryset, per_page, orphans=orphans, **kwargs)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -3,6 +3,7 @@
 sweep(): release claims whose worker died and ring every destination that has due work, so lost
 broker messages and long retry waits only ever delay a delivery. delete_old_deliveries(): the
 delivery log's retention, in batches; failed deliveries stay until a person deals with them.
+delete_old_message_activity(): the same retention for what Customer.io's reporting webhooks posted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from cio_project import metrics
 from delivery.engine import claims, doorbell
-from delivery.models import Delivery, DeliveryAttempt, Event, SentRequest
+from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity, SentRequest
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +67,19 @@ def delete_old_deliveries(now: datetime | None = None) -> int:
         ).delete()
     metrics.SWEEPER_ACTIONS.labels("deliveries_deleted").inc(len(batch))
     return len(batch)
+
+
+def delete_old_message_activity(now: datetime | None = None) -> int:
+    """Delete one batch of message activity received more than DELIVERY_RETENTION_SECONDS ago.
+
+    Returns how many rows were deleted; a full batch means there may be more.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.DELIVERY_RETENTION_SECONDS)
+    ids = list(
+        MessageActivity.objects.filter(received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("id", flat=True)[: settings.DELIVERY_RETENTION_BATCH]
+    )
+    if ids:
+        MessageActivity.objects.filter(id__in=ids).delete()
+    return len(ids)

@@ -2,10 +2,14 @@
 
 Given the running system (gunicorn, a Celery worker, a fake Customer.io), a person logs in, creates a
 source and a destination, events arrive through the ingestion API, the person watches them become
-delivered in the log, opens one, and replays one that failed once Customer.io accepts it again.
+delivered in the log, opens one, and replays one that failed once Customer.io accepts it again. Then
+Customer.io's reporting webhook posts what became of the welcome email, and the person reads the
+whole story on the person's page, reached from the log's search.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import requests
@@ -13,12 +17,14 @@ import requests
 from delivery.models import Delivery
 from tests.browser.conftest import SCREENSHOTS, Stack
 from tests.support.processes import wait_until
+from tests.webhooks.examples import event, signed_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 SITE_ID = "a1b2c3d4e5f6a7b8c9d0"
 API_KEY = "0123456789abcdef0123"  # a well-formed 20-character Track API key
 REJECTED_EVENT = "Refund Requested"
+SIGNING_KEY = "b10c5191edb10c5191ed"
 
 
 def shot(page, name: str) -> None:
@@ -88,6 +94,7 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     page.fill("#id_api_key", API_KEY)
     page.select_option("#id_sources_from", label="Website")
     page.click("#id_sources_add")
+    page.fill("#id_webhook_signing_key", SIGNING_KEY)
     shot(page, "05-destination-add")
     page.click("input[name=_save]")
     page.wait_for_selector("text=was added successfully")
@@ -148,3 +155,32 @@ def test_log_in_configure_send_watch_and_replay(stack: Stack, admin_login, page)
     shot(page, "13-delivery-log-after-replay")
     assert page.locator("#result_list .delivery-delivered").count() == 4
     assert len(stack.fake.requests(status=200)) >= 4
+
+    # When Customer.io's reporting webhook posts, to the address the destination's page gives, that
+    # the welcome email was sent to ada and bounced
+    page.goto("/admin/destinations/destination/")
+    page.click("text=Customer.io production")
+    webhook_url = page.inner_text("code[data-webhook-url]")
+    assert SIGNING_KEY not in page.content()
+    for metric in ("sent", "bounced"):
+        body = json.dumps(
+            event("email", metric, customer_id="ada", email="ada@example.com", subject="Welcome email",
+                  failure_message="mailbox does not exist" if metric == "bounced" else "")
+        ).encode()  # fmt: skip
+        answer = requests.post(webhook_url, data=body, headers=signed_headers(body, SIGNING_KEY), timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    # Then searching the log for ada leads to her page, which tells the whole story in order
+    page.goto("/admin/delivery/delivery/?q=ada")
+    page.click("a.delivery-person-link")
+    page.wait_for_selector("#person-timeline")
+    shot(page, "14-person-timeline")
+    story = page.inner_text("#person-timeline")
+    assert "Received identify from source Website" in story
+    assert "Delivered to Customer.io production: Customer.io answered 200" in story
+    assert "Welcome email (email): sent" in story and "bounced" in story and "mailbox does not exist" in story
+    assert (
+        story.index("Received identify")
+        < story.index("Received track")
+        < story.index("Welcome email (email)")
+    )

@@ -75,7 +75,8 @@ def test_add_source_text_output_names_the_key():
 
 
 @pytest.mark.django_db
-def test_add_destination_with_every_option():
+def test_add_destination_with_every_option(settings):
+    settings.PUBLIC_URL = "https://relay.example.com/"
     # Given two sources
     Source.objects.create(name="web")
     Source.objects.create(name="ios")
@@ -85,10 +86,17 @@ def test_add_destination_with_every_option():
         "--data-center", "eu", "--source", "web", "--source", "ios", "--device-token-event", "token_set",
         "--onetrust-category", "C0001", "--onetrust-category", "C0004", "--ketch-purpose", "analytics",
         "--event-filter", "deny", "--event", "Debug", "--event", "Heartbeat", "--api-version", "v2",
+        "--webhook-signing-key", "5191ed5191ed5191ed",
     )  # fmt: skip
     # Then it is stored as asked, connected to both sources
     destination = Destination.objects.get(pk=result["id"])
-    assert result == {"id": destination.pk, "name": "Customer.io EU", "sources": ["ios", "web"]}
+    assert result == {
+        "id": destination.pk,
+        "name": "Customer.io EU",
+        "sources": ["ios", "web"],
+        "webhook_url": f"https://relay.example.com/webhooks/customerio/{destination.webhook_token}",
+    }
+    assert destination.webhook_signing_key == "5191ed5191ed5191ed"
     assert (destination.site_id, destination.api_key, destination.data_center) == ("abc123", API_KEY, "EU")
     assert destination.device_token_event_name == "token_set"
     assert destination.onetrust_cookie_categories == ["C0001", "C0004"]
@@ -123,6 +131,10 @@ def test_add_destination_defaults_match_rudderstack():
         (["--api-key", "not-a-key"], "API key must be hexadecimal"),
         (["--event-filter", "maybe", "--event", "A"], "--event-filter must be allow or deny"),
         (["--event-filter", "allow", "--event", "A", "--event", "A"], '"A" is listed twice'),
+        (
+            ["--webhook-signing-key", "has spaces in it"],
+            "webhook_signing_key: The reporting webhook signing key",
+        ),
     ],
 )
 def test_add_destination_errors_are_one_line_on_stderr_and_exit_2(args, message):

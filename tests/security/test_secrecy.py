@@ -1,8 +1,9 @@
-"""Secrets stay secret: after a run with a known API key and write key, neither appears anywhere a
-person or a log reader can see, and the database holds them only encrypted.
+"""Secrets stay secret: after a run with a known API key, write key and reporting webhook signing key,
+none appears anywhere a person or a log reader can see, and the database holds them only encrypted.
 
 The run: a real gunicorn, worker and beat; events delivered, refused by Customer.io with 401 and 400
-(answers that echo the credentials back), one replayed; ingestion calls with wrong keys. Then every
+(answers that echo the credentials back), one replayed; ingestion calls with wrong keys; reporting
+webhook posts signed with the key and with a wrong one, and a malformed one. Then every
 log line of the three processes, every column of every row the apps store, every API answer and every
 admin page (the walk reads every admin route, so new pages are covered too) is scanned for each key,
 plain and as the Base64 of an HTTP Basic header.
@@ -11,6 +12,7 @@ plain and as the Base64 of an HTTP Basic header.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +33,8 @@ from tests.security.test_admin_access import admin_urls
 from tests.support import processes
 from tests.support.fake_customerio import running_fake
 from tests.support.services import free_port
+from tests.webhooks.examples import event as webhook_event
+from tests.webhooks.examples import signed_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -39,6 +43,7 @@ SITE_ID = "secretsite"
 # A warehouse's connection URL with a password; nothing listens on port 1, so its sync fails to connect.
 WAREHOUSE_PASSWORD = "wh-5ecret-pa55word"
 WAREHOUSE_URL = f"postgresql://reader:{WAREHOUSE_PASSWORD}@127.0.0.1:1/warehouse"
+SIGNING_KEY = "519e519e519e519e519e"
 
 
 def forms(secret: str, basic_user: str) -> list[str]:
@@ -116,6 +121,18 @@ def run_traffic(port: int, write_key: str) -> list[str]:
     return answers
 
 
+def post_webhooks(port: int, destination: Destination) -> list[str]:
+    """Message activity posted as Customer.io signs it, then with a wrong key, then malformed; the answers."""
+    url = f"http://127.0.0.1:{port}{destination.webhook_path()}"
+    good = json.dumps(webhook_event("email", "bounced")).encode()
+    answers = []
+    for body, key in ((good, SIGNING_KEY), (good, SIGNING_KEY[::-1]), (b"{not json", SIGNING_KEY)):
+        response = requests.post(url, data=body, headers=signed_headers(body, key), timeout=30)
+        answers.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+    assert [answer.split()[0] for answer in answers] == ["200", "401", "400"]
+    return answers
+
+
 def database_text() -> Iterator[tuple[str, str]]:
     """(table, raw text) of every row of every table the project's apps own, read with plain SQL."""
     for config in (apps.get_app_config(label) for label in ("delivery", "destinations", "warehouse")):
@@ -160,7 +177,9 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     # Given a destination with a known API key, and a source's write key
     started, fake, port = system
     source = Source.objects.create(name="web")
-    destination = Destination.objects.create(name="Customer.io", site_id=SITE_ID, api_key=API_KEY)
+    destination = Destination.objects.create(
+        name="Customer.io", site_id=SITE_ID, api_key=API_KEY, webhook_signing_key=SIGNING_KEY
+    )
     destination.sources.add(source)
     wrong = wrong_key(source.write_key)
     secrets = [*forms(API_KEY, f"{SITE_ID}:{API_KEY}"), *forms(source.write_key, f"{source.write_key}:")]
@@ -173,6 +192,7 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     warehouse.save()
     warehouse.source.destinations.add(destination)
     sync_warehouse.delay(warehouse.pk)
+    secrets.append(SIGNING_KEY)
     # When events are delivered, refused by Customer.io with 401 and 400, and calls come with wrong keys
     # (in the Basic user name and password, as a Bearer token, in the body and in the query string)
     answers = run_traffic(port, source.write_key)
@@ -194,7 +214,8 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     assert "Connection refused" in run.error or "connection" in run.error.lower()
     # Then no log line, stored row, API answer or admin page holds a key or the URL in any form
     texts = {f"log {process.name}": process.log() for process in started}
-    texts["API answers"] = "\n".join(answer for _, _, answer in answers)
+    webhook_answers = post_webhooks(port, destination)
+    texts["API answers"] = "\n".join([*(answer for _, _, answer in answers), *webhook_answers])
     # (the web process logs every request, as `make run` does)
     assert any(
         '"POST /v1/track HTTP/1.1" 401' in text for where, text in texts.items() if where.startswith("log")
@@ -213,8 +234,9 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
         (raw_write_key,) = cursor.fetchone()
         cursor.execute("SELECT connection_url FROM warehouse_warehousesource")
         (raw_url,) = cursor.fetchone()
-    assert raw_api_key.startswith("fernet:") and raw_write_key.startswith("fernet:")
-    assert raw_url.startswith("fernet:")
+        cursor.execute("SELECT webhook_signing_key FROM destinations_destination")
+        (raw_signing_key,) = cursor.fetchone()
+    assert all(raw.startswith("fernet:") for raw in (raw_api_key, raw_write_key, raw_signing_key, raw_url))
     # And the failures still say what Customer.io answered, with the credentials masked
     reasons = Delivery.objects.filter(status="failed").values_list("reason", flat=True)
     assert sorted(reason.split(":")[0] for reason in reasons) == [

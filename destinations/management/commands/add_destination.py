@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from destinations.management.commands._output import add_json_flag, emit, usage_error
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--event-filter", help="allow or deny: only --event names, or all but them")
         parser.add_argument("--event", action="append", default=[], help="an event name for --event-filter")
         parser.add_argument("--api-version", default="v1", help="v1 (one request per event) or v2 (batched)")
+        parser.add_argument(
+            "--webhook-signing-key",
+            default="",
+            help="the signing key of the Customer.io reporting webhook that posts to this destination",
+        )
         add_json_flag(parser)
 
     def handle(self, *args, **options) -> None:
@@ -36,8 +42,20 @@ class Command(BaseCommand):
         except ProvisioningError as error:
             raise usage_error(str(error)) from None
         sources = [source.name for source in destination.sources.all()]
-        data = {"id": destination.pk, "name": destination.name, "sources": sources}
-        emit(self, data, f"Created destination {destination.name!r}: id {destination.pk}", options["as_json"])
+        webhook_url = settings.PUBLIC_URL.rstrip("/") + destination.webhook_path()
+        data = {
+            "id": destination.pk,
+            "name": destination.name,
+            "sources": sources,
+            "webhook_url": webhook_url,
+        }
+        text = (
+            f"Created destination {destination.name!r}: id {destination.pk}\n"
+            f"Reporting webhook address (Customer.io's Webhook Endpoint): {webhook_url}"
+        )
+        if not settings.PUBLIC_URL:
+            text += "\n(set PUBLIC_URL to this server's address to print the full URL)"
+        emit(self, data, text, options["as_json"])
 
     def _fields(self, options: dict) -> dict:
         for flag in ("name", "site_id", "api_key"):
@@ -57,6 +75,7 @@ class Command(BaseCommand):
             "onetrust_cookie_categories": options["onetrust_category"],
             "ketch_consent_purposes": options["ketch_purpose"],
             "api_version": options["api_version"],
+            "webhook_signing_key": options["webhook_signing_key"].strip(),
             **self._event_filter(options["event_filter"], options["event"]),
         }
 
