@@ -9,6 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def server_url(request: HttpRequest) -> str:
+    """This server's address as SDKs reach it: PUBLIC_URL when set (behind a proxy), else the request's."""
+    return (settings.PUBLIC_URL or request.build_absolute_uri("/")).rstrip("/")
+
 
 @dataclass(frozen=True)
 class Snippet:
