@@ -289,14 +289,21 @@ CORS_URLS_REGEX = r"^/(v1/|beacon/|sourceConfig/?$)"
 CORS_ALLOWED_ORIGIN_REGEXES = [r"^.+$"]
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
-# What the browser SDKs set: Authorization (RudderStack, Segment), Content-Type, RudderStack's
-# AnonymousId, Segment's X-Retry-Count, and Content-Encoding for gzip bodies.
+# What the browser SDKs set, read in each one's bundle: Authorization (RudderStack, Segment),
+# Content-Type, Content-Encoding for gzip bodies; RudderStack's AnonymousId, SentAt and its Rsa-* retry
+# headers; Segment's X-Retry-Count.
 CORS_ALLOW_HEADERS = [
     "accept",
     "anonymousid",
     "authorization",
     "content-encoding",
     "content-type",
+    "rsa-recovered",
+    "rsa-retry-attempt",
+    "rsa-retry-reason",
+    "rsa-since-first-attempt",
+    "rsa-since-last-attempt",
+    "sentat",
     "x-retry-count",
 ]
 CORS_PREFLIGHT_MAX_AGE = 86400

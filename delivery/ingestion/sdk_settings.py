@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 from destinations.models import Destination
 from destinations.rudderstack_config import to_config
 
-# RudderStack's names for Customer.io, as its dashboard's sourceConfig carries them: the JS SDK loads
-# the device-mode integration named by `destinationDefinition.name`, and matches an event's
-# integrations object against `displayName`.
-DESTINATION_DEFINITION = {"name": "CUSTOMERIO", "displayName": "Customer.io"}
+# RudderStack's names for Customer.io, as its dashboard's sourceConfig carries them. The JS SDK finds
+# its device-mode integration by `displayName` and knows it only as "Customer IO" (any other spelling:
+# 'Integration for destination "..." is not supported'), and matches an event's integrations object
+# against it too.
+DESTINATION_DEFINITION = {"name": "CUSTOMERIO", "displayName": "Customer IO"}
 
 # The destination settings a browser may see: Customer.io's own web snippet needs the Site ID (it is
 # public in every page that loads it), RudderStack's device-mode integration reads the rest.
