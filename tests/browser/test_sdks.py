@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import requests
 
 from delivery.models import Delivery, Event
 from destinations.models import Destination, Source
+from destinations.snippets import snippets
 from tests.browser.conftest import Stack, chromium_path
 from tests.browser.sdk_site import require_packages, serve_vendor_chunks, website
 from tests.support.factories import API_KEY, make_destination, make_source
@@ -171,34 +173,46 @@ def assert_everything_delivered(
     assert "POST /api/v1/merge_customers" in calls
 
 
-def test_rudderstack_js_sends_from_another_origin(stack, visit, source, destination):
-    # Given a page that loads @rudderstack/analytics-js and points it at the relay by its URLs alone
-    page = visit("rudderstack")
-    # When it loads (fetching /sourceConfig/ from the relay) and makes each call
-    page.page.evaluate(
-        """([key, relay]) => new Promise((resolve) => {
-          const ra = new rudderanalytics.RudderAnalytics();
-          ra.load(key, relay, {configUrl: relay, polyfillIfRequired: false, logLevel: "DEBUG",
-                               onLoaded: () => resolve()});
-          window.ra = ra;
-        })""",
-        [source.write_key, stack.url],
+def pasted(slug: str, write_key: str, relay: str) -> str:
+    """The admin's snippet for this SDK, as a page would run it: its `import` is the bundle's global here
+    (the page loads the package's browser bundle with a script tag), everything else as pasted."""
+    code = next(item.code for item in snippets(write_key, relay) if item.slug == slug)
+    code = code.replace(
+        'import { RudderAnalytics } from "@rudderstack/analytics-js";',
+        "const { RudderAnalytics } = window.rudderanalytics;",
     )
-    page.page.evaluate(f"() => {{ const ra = window.ra; {RUDDERSTACK_CALLS} }}")
-    deliveries = wait_delivered(5, page)
-    # Then it asked the relay for its config with the key, and sent each event with Basic auth
+    code = re.sub(
+        r'import \{ AnalyticsBrowser \} from "[^"]+";',
+        "const { AnalyticsBrowser } = window.AnalyticsNext;",
+        code,
+    )
+    code = code.replace("export const analytics", "const analytics")
+    assert "import " not in code and "export " not in code, code
+    handle = "rudderanalytics" if "RudderAnalytics" in code else "analytics"
+    return f"() => {{ {code}\nwindow.sdk = {handle}; }}"
+
+
+def test_rudderstack_js_sends_from_another_origin(stack, visit, source, destination):
+    # Given a page that loads @rudderstack/analytics-js and runs the admin's snippet (only the write key,
+    # the data plane URL and configUrl given), which tracks a page view
+    page = visit("rudderstack")
+    page.page.evaluate(pasted("javascript", source.write_key, stack.url))
+    # When it has loaded (fetching /sourceConfig/ from the relay) and makes each call
+    page.page.evaluate("() => new Promise((resolve) => window.sdk.ready(resolve))")
+    page.page.evaluate(f"() => {{ const ra = window.sdk; {RUDDERSTACK_CALLS} }}")
+    deliveries = wait_delivered(6, page)
+    # Then it asked the relay for its config with the key, and sent each event with Basic auth (so
+    # every one was preflighted), answered 200
     config_request = next(sent for sent in page.to_relay if sent["path"] == "/sourceConfig/")
     assert parse_qs(urlsplit(config_request["url"]).query)["writeKey"] == [source.write_key]
     assert config_request["status"] == 200
     sent = [item for item in page.to_relay if item["method"] == "POST"]
-    assert sorted(item["path"] for item in sent) == [
-        f"/v1/{kind}" for kind in sorted(["identify", "track", "page", "group", "alias"])
-    ]
+    assert sorted(item["path"] for item in sent) == sorted(f"/v1/{kind}" for kind in RUDDERSTACK_TYPES)
     expected_auth = "Basic " + base64.b64encode(f"{source.write_key}:".encode()).decode()
     assert {item["headers"]["authorization"] for item in sent} == {expected_auth}
     assert {item["status"] for item in sent} == {200}
     # And Customer.io received each of them, and the log shows them delivered
-    assert_everything_delivered(stack, deliveries, ["identify", "track", "page", "group", "alias"], page)
+    assert_everything_delivered(stack, deliveries, RUDDERSTACK_TYPES, page)
 
 
 LOAD_RUDDERSTACK = """([key, relay, options]) => new Promise((resolve) => {
@@ -206,28 +220,25 @@ LOAD_RUDDERSTACK = """([key, relay, options]) => new Promise((resolve) => {
   window.ra = ra;
   ra.load(key, relay, {configUrl: relay, polyfillIfRequired: false, ...options, onLoaded: () => resolve()});
 })"""
-LOAD_ANALYTICS_NEXT = """async ([key, relay]) => {
-  const [analytics] = await AnalyticsNext.AnalyticsBrowser.load({writeKey: key, cdnURL: relay});
-  window.analytics = analytics;
-}"""
-ANALYTICS_JS_TYPES = ["identify", "track", "page", "screen", "group", "alias"]
+# Each list starts with the page view the snippet itself tracks.
+RUDDERSTACK_TYPES = ["page", "identify", "track", "page", "group", "alias"]
+ANALYTICS_JS_TYPES = ["page", "identify", "track", "page", "screen", "group", "alias"]
+ANALYTICS_NEXT_SNIPPETS = {"segment": "javascript-segment", "customerio": "javascript-customerio"}
 
 
 @pytest.mark.parametrize("sdk", ["segment", "customerio"])
 def test_analytics_next_sdks_send_from_another_origin(stack, visit, source, destination, sdk):
-    # Given a page that loads @segment/analytics-next or @customerio/cdp-analytics-browser, with only
-    # cdnURL pointed at the relay
+    # Given a page that loads @segment/analytics-next or @customerio/cdp-analytics-browser and runs the
+    # admin's snippet (only the write key and cdnURL given), which tracks a page view
     page = visit(sdk)
+    page.page.evaluate(pasted(ANALYTICS_NEXT_SNIPPETS[sdk], source.write_key, stack.url))
     # When it loads (fetching the project settings from the relay) and makes each call
-    page.page.evaluate(LOAD_ANALYTICS_NEXT, [source.write_key, stack.url])
-    page.page.evaluate(f"async () => {{ const analytics = window.analytics; {ANALYTICS_JS_CALLS} }}")
-    deliveries = wait_delivered(6, page)
+    page.page.evaluate(f"async () => {{ const analytics = window.sdk; {ANALYTICS_JS_CALLS} }}")
+    deliveries = wait_delivered(7, page)
     # Then the settings came from the relay, and each call went to its short route, as text/plain
     # with the write key in the body (so no preflight), answered 200
     assert f"/v1/projects/{source.write_key}/settings" in page.paths("GET")
-    assert sorted(page.paths()) == sorted(["/v1/i", "/v1/t", "/v1/p", "/v1/s", "/v1/g", "/v1/a"]), (
-        page.diagnostics()
-    )
+    assert sorted(page.paths()) == sorted(["/v1/p", "/v1/i", "/v1/t", "/v1/p", "/v1/s", "/v1/g", "/v1/a"])
     sent = [item for item in page.to_relay if item["method"] == "POST"]
     assert {item["headers"]["content-type"] for item in sent} == {"text/plain"}
     assert {json.loads(item["body"])["writeKey"] for item in sent} == {source.write_key}
