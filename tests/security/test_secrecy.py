@@ -96,6 +96,19 @@ def run_traffic(port: int, write_key: str) -> list[str]:
     return answers
 
 
+def settings_documents(port: int, write_key: str) -> list[str]:
+    """Every settings document SDKs fetch, asked for in every way they ask; a browser sees these."""
+    url = f"http://127.0.0.1:{port}"
+    answers = [
+        requests.get(f"{url}/sourceConfig/?p=npm&writeKey={write_key}", timeout=30),
+        requests.get(f"{url}/sourceConfig?p=ios", headers={"Authorization": basic(write_key)}, timeout=30),
+        requests.get(f"{url}/v1/projects/{write_key}/settings", timeout=30),
+        requests.get(f"{url}/v1/projects/{write_key}/settings/", timeout=30),
+    ]
+    assert [answer.status_code for answer in answers] == [200] * 4
+    return [f"{dict(answer.headers)} {answer.text}" for answer in answers]
+
+
 def database_text() -> Iterator[tuple[str, str]]:
     """(table, raw text) of every row of every table the project's apps own, read with plain SQL."""
     for config in (apps.get_app_config("delivery"), apps.get_app_config("destinations")):
@@ -131,11 +144,15 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     # Given a destination with a known API key, and a source's write key
     started, fake, port = system
     source = Source.objects.create(name="web")
-    destination = Destination.objects.create(name="Customer.io", site_id=SITE_ID, api_key=API_KEY)
+    destination = Destination.objects.create(
+        name="Customer.io", site_id=SITE_ID, api_key=API_KEY, use_native_sdk=True, enable_in_app_messages=True
+    )
     destination.sources.add(source)
     secrets = [*forms(API_KEY, f"{SITE_ID}:{API_KEY}"), *forms(source.write_key, f"{source.write_key}:")]
-    # When events are delivered, refused by Customer.io with 401 and 400, and calls come with wrong keys
+    # When events are delivered, refused by Customer.io with 401 and 400, calls come with wrong keys, and
+    # SDKs fetch their settings documents
     answers = run_traffic(port, source.write_key)
+    documents = settings_documents(port, source.write_key)
     processes.wait_until(lambda: all_finished(4), timeout=60, message="deliveries did not finish")
     failed = list(Delivery.objects.filter(status="failed").values_list("id", flat=True))
     assert len(failed) == 2 and {request.status for request in fake.requests()} == {200, 400, 401}
@@ -155,6 +172,11 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     for where, text in texts.items():
         for secret in secrets:
             assert secret not in text, f"a secret appears in the {where}"
+    # And the settings documents, which hand a browser the write key it already has, hold no API key
+    assert all(SITE_ID in document for document in documents)
+    for document in documents:
+        for secret in forms(API_KEY, f"{SITE_ID}:{API_KEY}"):
+            assert secret not in document, "the API key appears in a settings document"
     # And the raw columns hold the keys encrypted
     with connection.cursor() as cursor:
         cursor.execute("SELECT api_key FROM destinations_destination")
