@@ -9,9 +9,14 @@ the destination later stays out until someone decides a browser may see it; neve
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
+from delivery.ingestion.sources import MAX_CACHED_KEYS
 from destinations.models import Destination
 from destinations.rudderstack_config import to_config
 
@@ -47,8 +52,31 @@ CUSTOMERIO_DATA_PIPELINES = "Customer.io Data Pipelines"
 CUSTOMERIO_IN_APP = "Customer.io In-App Plugin"
 
 
+_cache: dict[int, tuple[float, list[Destination]]] = {}
+_lock = threading.Lock()
+
+
 def connected_destinations(source_id: int) -> list[Destination]:
-    return list(Destination.objects.filter(sources__id=source_id, enabled=True).order_by("id"))
+    """The source's enabled destinations, kept for INGESTION_AUTH_CACHE_SECONDS as the source itself is
+    (sources.py): every page load asks for its settings, and the query is most of what a document costs.
+    Read without the API key, which is never needed here (nor decrypted)."""
+    now = time.monotonic()
+    cached = _cache.get(source_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    fields = [field.attname for field in Destination._meta.concrete_fields if field.name != "api_key"]
+    rows = Destination.objects.filter(sources__id=source_id, enabled=True).order_by("id").values(*fields)
+    destinations = [Destination(**row) for row in rows]
+    with _lock:
+        if len(_cache) >= MAX_CACHED_KEYS:
+            _cache.clear()
+        _cache[source_id] = (now + settings.INGESTION_AUTH_CACHE_SECONDS, destinations)
+    return destinations
+
+
+def forget_all() -> None:
+    with _lock:
+        _cache.clear()
 
 
 def browser_config(destination: Destination) -> dict[str, Any]:
