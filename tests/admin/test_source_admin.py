@@ -240,3 +240,43 @@ def test_no_source_page_holds_the_write_key(admin_client, debug_logs):
         assert response.status_code == 200, url
         assert source.write_key not in page(response), url
     assert source.write_key not in debug_logs.text
+
+
+def test_allowed_origins_are_edited_one_per_line_and_kept_as_browsers_send_them(admin_client):
+    # Given a source
+    source = make_source("web")
+    # When an admin lists the sites that may send its events, as people write them
+    response = admin_client.post(
+        admin_url(source, "change"),
+        {
+            "name": "web",
+            "enabled": "on",
+            "allowed_origins": "https://WWW.Example.com/\n\nhttp://localhost:8080\n",
+        },
+    )
+    # Then they are kept as the Origin header says them, and the form shows them one per line
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.allowed_origins == ["https://www.example.com", "http://localhost:8080"]
+    text = html.unescape(page(admin_client.get(admin_url(source, "change"))))
+    assert "https://www.example.com\nhttp://localhost:8080" in text
+    assert "Leave empty to accept every origin" in text
+
+
+@pytest.mark.parametrize(
+    ("origins", "message"),
+    [
+        ("www.example.com", '"www.example.com" is not a web origin'),
+        ("https://www.example.com/shop", "an origin has no path"),
+        ("https://a.example.com\nhttps://A.example.com", '"https://a.example.com" is listed twice'),
+    ],
+)
+def test_a_wrong_origin_is_refused_naming_it(admin_client, origins, message):
+    source = make_source("web")
+    response = admin_client.post(
+        admin_url(source, "change"), {"name": "web", "enabled": "on", "allowed_origins": origins}
+    )
+    assert response.status_code == 200
+    assert message in html.unescape(page(response))
+    source.refresh_from_db()
+    assert source.allowed_origins == []
