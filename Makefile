@@ -18,6 +18,10 @@ $(VENV)/.tests: $(VENV)/.runtime tests/requirements.txt
 	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
 	touch $@
 
+# The browser SDKs' tests load each SDK from its npm package, at the versions tests/package-lock.json pins.
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund
+
 # The browser tests drive Debian's Chromium; a fresh machine gets it from apt.
 chromium:
 	@command -v chromium >/dev/null || { \
@@ -43,7 +47,7 @@ run: $(VENV)/.runtime
 		$(BIN)/supervisord --configuration cio_project/supervisord.conf
 
 # Lint, then the whole suite on PostgreSQL + Redis (when reachable) and on the embedded defaults.
-test: $(VENV)/.tests chromium
+test: $(VENV)/.tests chromium tests/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/run.py

@@ -5,7 +5,10 @@
 The database named in DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cio_bench_ingest) is
 created, migrated, and dropped at the end: give a throwaway name.
 Two loads run against gunicorn with concurrent keep-alive clients (several processes, several threads
-each): single-event requests to /v1/track, and 100-event batches to /v1/batch. In the same run two
+each): single-event requests to /v1/track, and 100-event batches to /v1/batch. Then three loads as
+browsers send them, from another origin: a CORS preflight followed by the single event it clears (timed
+as the pair, against the single event alone), and the two settings documents SDKs fetch at page load,
+RudderStack's /sourceConfig/ and Segment's /v1/projects/<writeKey>/settings. In the same run two
 baselines store the same rows (events and their deliveries) with a bare COPY, 100 per transaction and
 1 per transaction, so the API's cost per event is printed as a ratio of the bare insert committed as
 the API commits (a batch per transaction, or one event per transaction). Ringing uses Redis
@@ -78,37 +81,73 @@ def body(prefix: str, batch_size: int) -> bytes:
     return json.dumps({"batch": batch, "sentAt": datetime.now(UTC).isoformat()}).encode()
 
 
+ORIGIN = "https://shop.example.com"
+PREFLIGHT_HEADERS = {
+    "Origin": ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization,content-type,anonymousid",
+}
+# What each load sends per iteration (timed as one), and how many events that is.
+LOADS = {
+    "single": 1,
+    "batch": BATCH_SIZE,
+    "browser-event": 1,
+    "source-config": 0,
+    "project-settings": 0,
+}
+
+
+def iteration(kind: str, write_key: str, name: str) -> list[tuple[str, str, dict, bytes | None]]:
+    """The requests one iteration of a load sends: (method, path, headers, body)."""
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+    json_body = {**auth, "Content-Type": "application/json"}
+    if kind == "single":
+        return [("POST", "/v1/track", json_body, body(name, 1))]
+    if kind == "batch":
+        return [("POST", "/v1/batch", json_body, body(name, BATCH_SIZE))]
+    if kind == "browser-event":
+        return [
+            ("OPTIONS", "/v1/track", PREFLIGHT_HEADERS, None),
+            ("POST", "/v1/track", {**json_body, "Origin": ORIGIN}, body(name, 1)),
+        ]
+    if kind == "source-config":
+        path = f"/sourceConfig/?p=npm&v=3.34.1&writeKey={write_key}"
+        return [("GET", path, {**auth, "Origin": ORIGIN}, None)]
+    return [("GET", f"/v1/projects/{write_key}/settings", {"Origin": ORIGIN}, None)]
+
+
 def client_thread(
-    port: int, key: str, batch_size: int, deadline: float, name: str, result: LoadResult
+    port: int, write_key: str, kind: str, deadline: float, name: str, result: LoadResult
 ) -> None:
-    path = "/v1/track" if batch_size == 1 else "/v1/batch"
-    headers = {"Authorization": key, "Content-Type": "application/json"}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     counter = 0
     while time.monotonic() < deadline:
         counter += 1
-        payload = body(f"{name}-{counter}", batch_size)
+        plan = iteration(kind, write_key, f"{name}-{counter}")
         started = time.perf_counter()
-        connection.request("POST", path, payload, headers)
-        response = connection.getresponse()
-        response.read()
+        statuses = []
+        for method, path, headers, payload in plan:
+            connection.request(method, path, payload, headers)
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
         result.latencies.append(time.perf_counter() - started)
-        result.requests += 1
-        if response.status == 200:
-            result.events += batch_size
+        result.requests += len(plan)
+        if all(status == 200 for status in statuses):
+            result.events += LOADS[kind]
         else:
             result.failures += 1
     connection.close()
 
 
 def client_process(args: tuple) -> LoadResult:
-    port, key, batch_size, seconds, threads, process_name = args
+    port, key, kind, seconds, threads, process_name = args
     deadline = time.monotonic() + seconds
     results = [LoadResult() for _ in range(threads)]
     workers = [
         threading.Thread(
             target=client_thread,
-            args=(port, key, batch_size, deadline, f"{process_name}-{index}", results[index]),
+            args=(port, key, kind, deadline, f"{process_name}-{index}", results[index]),
         )
         for index in range(threads)
     ]
@@ -125,9 +164,9 @@ def client_process(args: tuple) -> LoadResult:
     return merged
 
 
-def run_load(port: int, key: str, batch_size: int, seconds: float, processes: int, threads: int) -> dict:
+def run_load(port: int, key: str, kind: str, seconds: float, processes: int, threads: int) -> dict:
     run_id = secrets.token_hex(4)
-    jobs = [(port, key, batch_size, seconds, threads, f"{run_id}-{index}") for index in range(processes)]
+    jobs = [(port, key, kind, seconds, threads, f"{run_id}-{index}") for index in range(processes)]
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         results = pool.map(client_process, jobs)
@@ -138,6 +177,7 @@ def run_load(port: int, key: str, batch_size: int, seconds: float, processes: in
         "requests": sum(result.requests for result in results),
         "failures": sum(result.failures for result in results),
         "events_per_second": sum(result.events for result in results) / elapsed,
+        "iterations_per_second": len(latencies) / elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
     }
@@ -331,6 +371,31 @@ def run_baseline(url: str, events: int, connections: int, per_transaction: int) 
 # --- Report --------------------------------------------------------------------------------------
 
 
+def report_browser(single: dict, browser: dict[str, dict]) -> None:
+    print("\nas browsers send (Origin set; the relay answers CORS for it): latency of each iteration")
+    header = f"{'load':<42}{'clients':>8}{'per s':>9}{'failed':>7}{'p50 ms':>8}{'p99 ms':>8}{'gunicorn':>10}"
+    print(header)
+    print("-" * len(header))
+    labels = {
+        "browser-event": "preflight + single event (OPTIONS, POST)",
+        "source-config": "settings: GET /sourceConfig/",
+        "project-settings": "settings: GET /v1/projects/<key>/settings",
+    }
+    for kind, result in browser.items():
+        print(
+            f"{labels[kind]:<42}{result['clients']:>8}{result['iterations_per_second']:>9.0f}"
+            f"{result['failures']:>7}{result['p50_ms']:>8.1f}{result['p99_ms']:>8.1f}"
+            f"{result['gunicorn_cpu_ms']:>10.2f}"
+        )
+    pair = browser["browser-event"]
+    print(
+        f"  the preflight + event pair against the single event alone, same clients: "
+        f"{pair['p50_ms'] / single['p50_ms']:.2f}x p50, {pair['p99_ms'] / single['p99_ms']:.2f}x p99, "
+        f"{single['events_per_second'] / pair['events_per_second']:.2f}x by throughput"
+    )
+    print("  (gunicorn is server CPU milliseconds per request)")
+
+
 def report(single: dict, batch: dict, baselines: dict[int, dict], options: argparse.Namespace) -> None:
     print(f"\ncio-relay ingestion benchmark: {os.cpu_count()} cores, gunicorn {options.workers} workers x "
           f"{options.threads} threads, PostgreSQL, {options.seconds:.0f} s per load")  # fmt: skip
@@ -384,23 +449,27 @@ def main() -> int:
     throwaway.create(url)
     try:
         env = server_env(url, broker, ROOT / "var" / "bench")
-        key = "Basic " + base64.b64encode(f"{prepare_database(env)}:".encode()).decode()
+        key = prepare_database(env)
         with gunicorn(env, options.workers, options.threads) as (port, master):
             clients = options.workers * options.threads
-            run_load(port, key, 1, 2, 2, max(1, clients // 2))  # warm up: connections, caches
+            run_load(port, key, "single", 2, 2, max(1, clients // 2))  # warm up: connections, caches
             load = {"port": port, "key": key, "seconds": options.seconds, "processes": 2}
-            single = measured_load(
-                master, url, {**load, "batch_size": 1, "threads": max(1, options.single_clients // 2)}
-            )
+            single_threads = max(1, options.single_clients // 2)
+            single = measured_load(master, url, {**load, "kind": "single", "threads": single_threads})
             batch = measured_load(
-                master, url, {**load, "batch_size": BATCH_SIZE, "threads": max(1, options.batch_clients // 2)}
+                master, url, {**load, "kind": "batch", "threads": max(1, options.batch_clients // 2)}
             )
+            browser = {
+                kind: measured_load(master, url, {**load, "kind": kind, "threads": single_threads})
+                for kind in ("browser-event", "source-config", "project-settings")
+            }
         baselines = {
             BATCH_SIZE: run_baseline(url, options.baseline_events, options.baseline_connections, BATCH_SIZE),
             # One event per commit, from as many connections as there were single-event clients.
             1: run_baseline(url, options.baseline_events // 5, options.single_clients, 1),
         }
         report(single, batch, baselines, options)
+        report_browser(single, browser)
     finally:
         throwaway.drop(url)
     return 0

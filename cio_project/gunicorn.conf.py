@@ -9,3 +9,7 @@ Access log lines never carry a credential: gunicorn's default format prints the 
 # The last field is the answer's X-Request-ID (cio_project/request_id.py): the same id as on the
 # application's log lines for the request, and on the events it stored.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'
+
+# And whatever an atom holds (the path of Segment's settings document is /v1/projects/<writeKey>/...),
+# redacted as every other log line is.
+logger_class = "cio_project.access_log.RedactingAccessLogger"

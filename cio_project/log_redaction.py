@@ -1,7 +1,8 @@
 """Keeping secrets out of every log line and the delivery log (DESIGN.md invariant 10).
 
-Two nets: HTTP Authorization values are masked by pattern, and every secret this process has
-decrypted (destinations/crypto.py registers them) is masked by value, wherever it appears.
+Two nets: HTTP Authorization values and write keys in URLs (RudderStack's `?writeKey=`, Segment's
+`/v1/projects/<writeKey>/settings`) are masked by pattern, and every secret this process has decrypted
+(destinations/crypto.py registers them) is masked by value, wherever it appears.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 MASK = "[redacted]"
 ELLIPSIS = "..."
 _AUTHORIZATION = re.compile(r"((?:Basic|Bearer)\s+)[A-Za-z0-9+/=._~-]+", re.IGNORECASE)
+_WRITE_KEY_IN_URL = re.compile(r"((?:[?&]writeKey=)|(?:/v1/projects/))[^&/\s\"']+")
 _MIN_SECRET_LENGTH = 6
 
 _secrets: set[str] = set()
@@ -27,6 +29,7 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     text = _AUTHORIZATION.sub(lambda match: match.group(1) + MASK, text)
+    text = _WRITE_KEY_IN_URL.sub(lambda match: match.group(1) + MASK, text)
     for secret in tuple(_secrets):
         if secret in text:
             text = text.replace(secret, MASK)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "axes",
     "csp",
+    "corsheaders",
     "destinations",
     "destinations.warehouse",
     "delivery",
@@ -59,6 +60,8 @@ MIDDLEWARE = [
     # Before the session and CSRF middleware, so it sees the cookies they set.
     "cio_project.middleware.SecureCookiesOverHttps",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, so a preflight is answered before anything can redirect or refuse it.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -362,3 +365,32 @@ INGESTION_AUTH_CACHE_SECONDS = env_float("INGESTION_AUTH_CACHE_SECONDS", 5.0, mi
 INGESTION_RATE_LIMIT_PER_SECOND = env_int("INGESTION_RATE_LIMIT_PER_SECOND", 0, minimum=0)
 # Behind a proxy that sets X-Forwarded-For, take context.ip from it instead of the peer address.
 INGESTION_TRUST_X_FORWARDED_FOR = env_bool("INGESTION_TRUST_X_FORWARDED_FOR", False)
+
+# --- CORS (django-cors-headers) ----------------------------------------------------------------
+# Browser SDKs send from the website's origin. Only the SDK-facing routes answer cross-origin: the
+# ingestion API, RudderStack's beacon and the settings documents; never the admin. Every origin passes
+# here, as RudderStack and Segment accept any; a source's own allowed-origins list is checked with its
+# write key (delivery/ingestion/auth.py), since a preflight carries no key. No cookies are involved, so
+# credentials are never allowed.
+CORS_URLS_REGEX = r"^/(v1/|beacon/|sourceConfig/?$)"
+CORS_ALLOWED_ORIGIN_REGEXES = [r"^.+$"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+# What the browser SDKs set, read in each one's bundle: Authorization (RudderStack, Segment),
+# Content-Type, Content-Encoding for gzip bodies; RudderStack's AnonymousId, SentAt and its Rsa-* retry
+# headers; Segment's X-Retry-Count.
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "anonymousid",
+    "authorization",
+    "content-encoding",
+    "content-type",
+    "rsa-recovered",
+    "rsa-retry-attempt",
+    "rsa-retry-reason",
+    "rsa-since-first-attempt",
+    "rsa-since-last-attempt",
+    "sentat",
+    "x-retry-count",
+]
+CORS_PREFLIGHT_MAX_AGE = 86400

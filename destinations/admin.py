@@ -26,9 +26,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from destinations.fields import EncryptedTextField
-from destinations.forms import DestinationForm, secret_state
+from destinations.forms import DestinationForm, SourceForm, secret_state
 from destinations.models import Destination, Source
-from destinations.snippets import snippets
+from destinations.snippets import server_url, snippets
 from destinations.track_api.credentials import CheckResult, Verdict, check_credentials
 
 logger = logging.getLogger(__name__)
@@ -89,11 +89,6 @@ class AdminMedia:
     js = ["destinations/admin.js"]
 
 
-def server_url(request: HttpRequest) -> str:
-    """This server's address as SDKs reach it: PUBLIC_URL when set (behind a proxy), else the request's."""
-    return (settings.PUBLIC_URL or request.build_absolute_uri("/")).rstrip("/")
-
-
 def mask(write_key: str) -> str:
     return f"{write_key[:4]}…{write_key[-4:]}" if len(write_key) > 8 else "…"
 
@@ -109,6 +104,7 @@ class SourceAdmin(SecretsNeverShown, admin.ModelAdmin):
     list_filter = ["enabled"]
     search_fields = ["name"]
     readonly_fields = ["write_key_panel", "destination_links", "created_at"]
+    form = SourceForm
     Media = AdminMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
@@ -118,8 +114,8 @@ class SourceAdmin(SecretsNeverShown, admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Source | None = None) -> list[str]:
         if obj is None:
-            return ["name", "enabled"]
-        return ["name", "enabled", "write_key_panel", "destination_links", "created_at"]
+            return ["name", "enabled", "allowed_origins"]
+        return ["name", "enabled", "allowed_origins", "write_key_panel", "destination_links", "created_at"]
 
     @admin.display(description="write key")
     def write_key_column(self, source: Source) -> str:

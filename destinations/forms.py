@@ -1,4 +1,5 @@
-"""The destination form of the admin: RudderStack's settings in RudderStack's groups, then ours.
+"""The admin's forms: a source's allowed origins, and the destination form with RudderStack's settings in
+RudderStack's groups, then ours.
 
 The API key and the reporting webhook signing key are write-only: the form never holds them as initial
 values, their inputs never render a value, and an empty input on an existing destination keeps the
@@ -13,8 +14,14 @@ from typing import Any
 from django import forms
 
 from destinations.crypto import UnreadableSecret
-from destinations.models import Destination
-from destinations.validators import validate_api_key, validate_name_list, validate_webhook_signing_key
+from destinations.models import Destination, Source
+from destinations.validators import (
+    normalize_origin,
+    validate_api_key,
+    validate_name_list,
+    validate_origin_list,
+    validate_webhook_signing_key,
+)
 
 CREDENTIALS_PAGE = "Settings > Workspace Settings > API and Webhook Credentials"
 
@@ -120,6 +127,34 @@ class NameListField(forms.CharField):
         # CharField skips validators for "empty" values, but an empty list is a valid, checked list.
         for validator in self.validators:
             validator(value)
+
+
+ALLOWED_ORIGINS_HELP = (
+    "The websites that may send this source's events from a browser, one origin per line "
+    "(https://www.example.com, with a port when it is not the default). A browser request from any other "
+    "origin is refused with 403 and nothing is stored. Leave empty to accept every origin, as RudderStack "
+    "and Segment do. Servers and mobile apps send no origin and are not affected."
+)
+
+
+class OriginListField(NameListField):
+    """Web origins, one per line, kept as browsers send them in the Origin header."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [validate_origin_list]
+
+    def clean(self, value: Any) -> list[str]:
+        origins = super().clean(value)
+        return [normalize_origin(origin) for origin in origins]
+
+
+class SourceForm(forms.ModelForm):
+    allowed_origins = OriginListField(label="Allowed origins", help_text=ALLOWED_ORIGINS_HELP)
+
+    class Meta:
+        model = Source
+        fields = ["name", "enabled", "allowed_origins"]
 
 
 class DestinationForm(forms.ModelForm):

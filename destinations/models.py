@@ -14,6 +14,7 @@ from destinations.fields import EncryptedTextField
 from destinations.validators import (
     validate_api_key,
     validate_name_list,
+    validate_origin_list,
     validate_site_id,
     validate_webhook_signing_key,
 )
@@ -40,6 +41,8 @@ class Source(models.Model):
     # The ingestion API finds a source by this digest, then compares the key in constant time.
     write_key_digest = models.CharField(max_length=64, unique=True, editable=False)
     enabled = models.BooleanField(default=True)
+    # Web origins (https://www.example.com) browsers may send this source's events from; empty: any.
+    allowed_origins = models.JSONField(default=list, blank=True, validators=[validate_origin_list])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -55,3 +56,43 @@ def validate_webhook_signing_key(value: str) -> None:
             "signing key).",
             code="invalid_webhook_signing_key",
         )
+
+
+def normalize_origin(value: str) -> str:
+    """A web origin as browsers send it in the Origin header: scheme://host[:port], lower case, the
+    default port left out. Raises ValidationError naming the value when it is not one."""
+    text = value.strip()
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise ValidationError(
+            f'"{text}" is not a web origin: write it as https://www.example.com (scheme, host, port).',
+            code="invalid_origin",
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError(
+            f'"{text}" is not a web origin: an origin has no path, query or user (https://www.example.com).',
+            code="invalid_origin",
+        )
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
+
+
+def validate_origin_list(value: list) -> None:
+    """A source's allowed origins: each a web origin, listed once."""
+    if not isinstance(value, list):
+        raise ValidationError("Must be a list of origins.", code="invalid_origins")
+    seen: set[str] = set()
+    for origin in value:
+        if not isinstance(origin, str):
+            raise ValidationError("Origins must be text.", code="invalid_origin")
+        normalized = normalize_origin(origin)
+        if normalized in seen:
+            raise ValidationError(f'"{normalized}" is listed twice.', code="duplicate_origin")
+        seen.add(normalized)

@@ -39,6 +39,16 @@ class SourceDisabled(IngestError):
     code = "source_disabled"
 
 
+class OriginNotAllowed(IngestError):
+    status = 403
+    code = "origin_not_allowed"
+
+
+class NotFound(IngestError):
+    status = 404
+    code = "not_found"
+
+
 class PayloadTooLarge(IngestError):
     status = 413
     code = "payload_too_large"

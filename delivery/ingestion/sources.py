@@ -35,6 +35,8 @@ class SourceRef:
     name: str
     enabled: bool
     destinations: tuple[DestinationRef, ...]
+    # Empty: browsers may send from any origin.
+    allowed_origins: frozenset[str] = frozenset()
 
     # DRF stores the authenticated principal as request.user and asks it this.
     is_authenticated = True
@@ -76,4 +78,5 @@ def _load(write_key: str, key_digest: str) -> SourceRef | None:
         name=source.name,
         enabled=source.enabled,
         destinations=tuple(DestinationRef(id=pk, name=name) for pk, name in destinations),
+        allowed_origins=frozenset(source.allowed_origins),
     )

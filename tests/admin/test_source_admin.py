@@ -27,11 +27,16 @@ SERVER_URL = "http://testserver"
 # What each SDK's init looks like, as its documentation writes it.
 SDK_CALLS = {
     "javascript": "rudderanalytics.load(",
+    "javascript-segment": 'from "@segment/analytics-next"',
+    "javascript-customerio": 'from "@customerio/cdp-analytics-browser"',
     "python": "rudder_analytics.dataPlaneUrl = ",
     "python-segment": "analytics.host = ",
+    "python-customerio": "import customerio.analytics",
     "node": 'require("@rudderstack/rudder-sdk-node")',
     "ios": "RSConfig(writeKey: ",
     "android": "RudderClient.getInstance(",
+    "ios-customerio": "SDKConfigBuilder(cdpApiKey: ",
+    "android-customerio": "CustomerIOBuilder(",
 }
 
 
@@ -104,7 +109,9 @@ def test_copy_fetches_the_key_and_the_snippets_that_hold_it(admin_client, debug_
     assert answer["write_key"] == source.write_key
     assert set(answer["snippets"]) == set(SDK_CALLS)
     for slug, code in answer["snippets"].items():
-        assert f'"{source.write_key}"' in code and f'"{SERVER_URL}"' in code, slug
+        # Customer.io's mobile SDKs take the host without its scheme
+        server = '"testserver/v1"' if slug in ("ios-customerio", "android-customerio") else f'"{SERVER_URL}"'
+        assert f'"{source.write_key}"' in code and server in code, slug
         assert SDK_CALLS[slug] in code
     # And the logs say it was shown, without the key
     assert "write key of source" in debug_logs.text
@@ -115,12 +122,19 @@ def test_the_snippets_follow_each_sdks_init(admin_client):
     source = make_source("web")
     snippets = reveal(admin_client, source)["snippets"]
     key, url = f'"{source.write_key}"', f'"{SERVER_URL}"'
-    assert f"rudderanalytics.load({key}, {url}, {{" in snippets["javascript"]
+    assert f"rudderanalytics.load({key}, {url}, {{ configUrl: {url} }});" in snippets["javascript"]
+    for slug in ("javascript-segment", "javascript-customerio"):
+        assert f"AnalyticsBrowser.load({{ writeKey: {key}, cdnURL: {url} }});" in snippets[slug]
     assert f"rudder_analytics.write_key = {key}\nrudder_analytics.dataPlaneUrl = {url}" in snippets["python"]
     assert f"analytics.write_key = {key}\nanalytics.host = {url}" in snippets["python-segment"]
     assert f"new Analytics({key}, {{ dataPlaneUrl: {url} }})" in snippets["node"]
-    assert f"RSConfig(writeKey: {key})\n    .dataPlaneURL({url})" in snippets["ios"]
-    assert f"    {key},\n    RudderConfig.Builder()\n        .withDataPlaneUrl({url})" in snippets["android"]
+    assert (
+        f"RSConfig(writeKey: {key})\n    .dataPlaneURL({url})\n    .controlPlaneURL({url})" in snippets["ios"]
+    )
+    builder = f"RudderConfig.Builder()\n        .withDataPlaneUrl({url})\n        .withControlPlaneUrl({url})"
+    assert f"    {key},\n    {builder}" in snippets["android"]
+    for slug in ("ios-customerio", "android-customerio"):
+        assert '.apiHost("testserver/v1")\n    .cdnHost("testserver/v1")' in snippets[slug]
 
 
 def test_a_public_url_setting_names_the_server_in_the_snippets(admin_client, settings):
@@ -130,9 +144,13 @@ def test_a_public_url_setting_names_the_server_in_the_snippets(admin_client, set
     # Then the snippets name that address
     text = html.unescape(page(admin_client.get(admin_url(source, "change"))))
     assert '"https://relay.example.com"' in text and SERVER_URL not in text
-    assert all(
-        '"https://relay.example.com"' in code for code in reveal(admin_client, source)["snippets"].values()
-    )
+    for slug, code in reveal(admin_client, source)["snippets"].items():
+        address = (
+            '"relay.example.com/v1"'
+            if slug.endswith("-customerio") and "Host(" in code
+            else '"https://relay.example.com"'
+        )
+        assert address in code, slug
 
 
 def test_the_key_is_only_given_to_a_post_with_its_csrf_token(admin_user):
@@ -222,3 +240,43 @@ def test_no_source_page_holds_the_write_key(admin_client, debug_logs):
         assert response.status_code == 200, url
         assert source.write_key not in page(response), url
     assert source.write_key not in debug_logs.text
+
+
+def test_allowed_origins_are_edited_one_per_line_and_kept_as_browsers_send_them(admin_client):
+    # Given a source
+    source = make_source("web")
+    # When an admin lists the sites that may send its events, as people write them
+    response = admin_client.post(
+        admin_url(source, "change"),
+        {
+            "name": "web",
+            "enabled": "on",
+            "allowed_origins": "https://WWW.Example.com/\n\nhttp://localhost:8080\n",
+        },
+    )
+    # Then they are kept as the Origin header says them, and the form shows them one per line
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.allowed_origins == ["https://www.example.com", "http://localhost:8080"]
+    text = html.unescape(page(admin_client.get(admin_url(source, "change"))))
+    assert "https://www.example.com\nhttp://localhost:8080" in text
+    assert "Leave empty to accept every origin" in text
+
+
+@pytest.mark.parametrize(
+    ("origins", "message"),
+    [
+        ("www.example.com", '"www.example.com" is not a web origin'),
+        ("https://www.example.com/shop", "an origin has no path"),
+        ("https://a.example.com\nhttps://A.example.com", '"https://a.example.com" is listed twice'),
+    ],
+)
+def test_a_wrong_origin_is_refused_naming_it(admin_client, origins, message):
+    source = make_source("web")
+    response = admin_client.post(
+        admin_url(source, "change"), {"name": "web", "enabled": "on", "allowed_origins": origins}
+    )
+    assert response.status_code == 200
+    assert message in html.unescape(page(response))
+    source.refresh_from_db()
+    assert source.allowed_origins == []

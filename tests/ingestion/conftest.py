@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from delivery.ingestion import sources, throttle
+from delivery.ingestion import sdk_settings, sources, throttle
 from destinations.models import Destination, Source
 from tests.support.factories import make_destination, make_source
 
@@ -46,9 +46,11 @@ class Sender:
 @pytest.fixture(autouse=True)
 def fresh_caches():
     sources.forget_all()
+    sdk_settings.forget_all()
     throttle._local_counts.clear()
     yield
     sources.forget_all()
+    sdk_settings.forget_all()
 
 
 @pytest.fixture(autouse=True)

@@ -133,6 +133,19 @@ def post_webhooks(port: int, destination: Destination) -> list[str]:
     return answers
 
 
+def settings_documents(port: int, write_key: str) -> list[str]:
+    """Every settings document SDKs fetch, asked for in every way they ask; a browser sees these."""
+    url = f"http://127.0.0.1:{port}"
+    answers = [
+        requests.get(f"{url}/sourceConfig/?p=npm&writeKey={write_key}", timeout=30),
+        requests.get(f"{url}/sourceConfig?p=ios", headers={"Authorization": basic(write_key)}, timeout=30),
+        requests.get(f"{url}/v1/projects/{write_key}/settings", timeout=30),
+        requests.get(f"{url}/v1/projects/{write_key}/settings/", timeout=30),
+    ]
+    assert [answer.status_code for answer in answers] == [200] * 4
+    return [f"{dict(answer.headers)} {answer.text}" for answer in answers]
+
+
 def database_text() -> Iterator[tuple[str, str]]:
     """(table, raw text) of every row of every table the project's apps own, read with plain SQL."""
     for config in (apps.get_app_config(label) for label in ("delivery", "destinations", "warehouse")):
@@ -178,7 +191,12 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     started, fake, port = system
     source = Source.objects.create(name="web")
     destination = Destination.objects.create(
-        name="Customer.io", site_id=SITE_ID, api_key=API_KEY, webhook_signing_key=SIGNING_KEY
+        name="Customer.io",
+        site_id=SITE_ID,
+        api_key=API_KEY,
+        webhook_signing_key=SIGNING_KEY,
+        use_native_sdk=True,
+        enable_in_app_messages=True,
     )
     destination.sources.add(source)
     wrong = wrong_key(source.write_key)
@@ -193,9 +211,11 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     warehouse.source.destinations.add(destination)
     sync_warehouse.delay(warehouse.pk)
     secrets.append(SIGNING_KEY)
-    # When events are delivered, refused by Customer.io with 401 and 400, and calls come with wrong keys
-    # (in the Basic user name and password, as a Bearer token, in the body and in the query string)
+    # When events are delivered, refused by Customer.io with 401 and 400, calls come with wrong keys
+    # (in the Basic user name and password, as a Bearer token, in the body and in the query string), and
+    # SDKs fetch their settings documents
     answers = run_traffic(port, source.write_key)
+    documents = settings_documents(port, source.write_key)
     accepted = sum(count for status, count, _ in answers if status == 200)
     assert accepted >= 5 and Delivery.objects.count() == accepted
     processes.wait_until(lambda: all_finished(accepted), timeout=60, message="deliveries did not finish")
@@ -226,6 +246,11 @@ def test_neither_key_appears_in_logs_rows_answers_or_admin_pages(system):
     for where, text in texts.items():
         for secret in secrets:
             assert secret not in text, f"a secret appears in the {where}"
+    # And the settings documents, which hand a browser the write key it already has, hold no API key
+    assert all(SITE_ID in document for document in documents)
+    for document in documents:
+        for secret in forms(API_KEY, f"{SITE_ID}:{API_KEY}"):
+            assert secret not in document, "the API key appears in a settings document"
     # And the raw columns hold the keys encrypted
     with connection.cursor() as cursor:
         cursor.execute("SELECT api_key FROM destinations_destination")

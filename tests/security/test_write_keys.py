@@ -2,7 +2,8 @@
 constant time.
 
 tests/ingestion/test_rejections.py shows the answer's wording for one endpoint (/v1/track); here every
-endpoint (each type, /v1/batch, /v1/import and /v1/import/<type>) refuses every way of not holding a
+endpoint (each type, /v1/batch, /v1/import and /v1/import/<type>, analytics.js's short routes and
+RudderStack's beacon) refuses every way of not holding a
 valid key, and stores nothing.
 """
 
@@ -38,7 +39,7 @@ def basic(user: str, password: str = "") -> str:
 
 def body_for(path: str) -> dict:
     message = {"userId": "u", "event": "e", "groupId": "g", "previousId": "p", "name": "n"}
-    if path.endswith(("/batch", "/import")):
+    if path.endswith(("/batch", "/import", "/b")):
         return {"batch": [{"type": "track", **message}]}
     return message
 
@@ -74,9 +75,10 @@ def refusals(keys: dict[str, str]) -> dict[str, tuple[str | None, int]]:
 
 def test_the_routes_walked_are_every_ingestion_endpoint():
     # The walk below must not silently miss a route: 6 types and batch, under /v1/ and /v1/import/,
-    # and /v1/import itself.
-    assert len(ingestion_paths()) == 15
+    # /v1/import itself, the 7 short routes (/v1/t ... /v1/b) and the beacon.
+    assert len(ingestion_paths()) == 23
     assert "/v1/import" in ingestion_paths() and "/v1/import/track" in ingestion_paths()
+    assert "/v1/t" in ingestion_paths() and "/beacon/v1/batch" in ingestion_paths()
 
 
 @pytest.mark.parametrize("path", ingestion_paths())
