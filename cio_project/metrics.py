@@ -66,5 +66,25 @@ SWEEPER_ACTIONS = Counter(
 )
 
 
+# Warehouse sources and reporting webhooks
+WAREHOUSE_RUNS = Counter(
+    "cio_relay_warehouse_runs",
+    "Warehouse sync runs that ended, by warehouse source id and state.",
+    ["warehouse", "state"],
+)
+WAREHOUSE_ROWS = Counter(
+    "cio_relay_warehouse_rows",
+    "Rows of warehouse syncs, by warehouse source id and what they were: read, new, changed, removed, "
+    "unchanged, failed.",
+    ["warehouse", "kind"],
+)
+WEBHOOK_POSTS = Counter(
+    "cio_relay_webhook_posts",
+    "Customer.io reporting webhook posts, by destination id and answer: stored, bad signature, malformed, "
+    "too large, unknown address.",
+    ["destination", "answer"],
+)
+
+
 def answer_class(status: int | None) -> str:
     return "error" if status is None else f"{status // 100}xx"

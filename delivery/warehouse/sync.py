@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cio_project import metrics
 from delivery.ingestion.enrich import Arrival
 from delivery.ingestion.refusals import IngestError
 from delivery.ingestion.sources import DestinationRef, SourceRef
@@ -286,5 +287,11 @@ def _remove_missing(source: WarehouseSource, run: SyncRun, reference: SourceRef,
 def _finish(run: SyncRun, state: str, error: str) -> None:
     run.state, run.error, run.finished_at = state, error, timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(state=state, error=error, finished_at=run.finished_at)
+    warehouse = str(run.warehouse_source_id)
+    metrics.WAREHOUSE_RUNS.labels(warehouse, state).inc()
+    for counter in COUNTERS:
+        metrics.WAREHOUSE_ROWS.labels(warehouse, counter.removeprefix("rows_")).inc(
+            getattr(run, counter) or 0
+        )
     if error:
         logger.warning("warehouse source %s: run %s failed: %s", run.warehouse_source.name, run.pk, error)

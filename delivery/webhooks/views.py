@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from cio_project import metrics
 from delivery.models import MessageActivity
 from delivery.webhooks import addresses
 from delivery.webhooks.payload import PayloadError, activity_fields
@@ -27,7 +28,8 @@ from delivery.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, Sign
 logger = logging.getLogger(__name__)
 
 
-def refusal(status: int, message: str) -> JsonResponse:
+def refusal(status: int, message: str, destination: str = "unknown", answer: str = "") -> JsonResponse:
+    metrics.WEBHOOK_POSTS.labels(destination, answer or str(status)).inc()
     return JsonResponse({"error": message}, status=status)
 
 
@@ -36,11 +38,16 @@ def refusal(status: int, message: str) -> JsonResponse:
 def reporting_webhook(request: HttpRequest, token: str) -> JsonResponse:
     destination = addresses.find(token)
     if destination is None:
-        return refusal(404, "no destination has this reporting webhook address")
+        return refusal(404, "no destination has this reporting webhook address", answer="unknown address")
     try:
         body = request.body
     except RequestDataTooBig:
-        return refusal(413, f"the body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+        return refusal(
+            413,
+            f"the body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes",
+            str(destination.destination_id),
+            "too large",
+        )
     try:
         verify(
             destination.signing_key,
@@ -52,12 +59,13 @@ def reporting_webhook(request: HttpRequest, token: str) -> JsonResponse:
         )
     except SignatureError as error:
         logger.warning("reporting webhook for destination %s refused: %s", destination.destination_id, error)
-        return refusal(401, str(error))
+        return refusal(401, str(error), str(destination.destination_id), "bad signature")
     try:
         fields = activity_fields(body)
     except PayloadError as error:
-        return refusal(400, str(error))
+        return refusal(400, str(error), str(destination.destination_id), "malformed")
     store(MessageActivity(destination_id=destination.destination_id, received_at=timezone.now(), **fields))
+    metrics.WEBHOOK_POSTS.labels(str(destination.destination_id), "stored").inc()
     return JsonResponse({"stored": fields["event_id"]})
 
 
