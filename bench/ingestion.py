@@ -38,6 +38,7 @@ from pathlib import Path
 
 import psycopg
 import throwaway
+from memory import PeakRss
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH_SIZE = 100
@@ -268,7 +269,8 @@ def gunicorn(env: dict[str, str], workers: int, threads: int):
     # gthread keeps client connections alive, as SDKs' sessions expect; threads=1 gives sync-like workers.
     command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
     command += ["--keep-alive", "30", "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    # Its own process group, so its memory (master and workers) can be summed.
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -450,7 +452,10 @@ def main() -> int:
     try:
         env = server_env(url, broker, ROOT / "var" / "bench")
         key = prepare_database(env)
-        with gunicorn(env, options.workers, options.threads) as (port, master):
+        with (
+            gunicorn(env, options.workers, options.threads) as (port, master),
+            PeakRss({"web": master}) as rss,
+        ):
             clients = options.workers * options.threads
             run_load(port, key, "single", 2, 2, max(1, clients // 2))  # warm up: connections, caches
             load = {"port": port, "key": key, "seconds": options.seconds, "processes": 2}
@@ -470,6 +475,10 @@ def main() -> int:
         }
         report(single, batch, baselines, options)
         report_browser(single, browser)
+        print(
+            f"\npeak RSS of the web server (gunicorn master and {options.workers} workers): "
+            f"{rss.peak['web']:.0f} MB"
+        )
     finally:
         throwaway.drop(url)
     return 0
