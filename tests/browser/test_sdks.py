@@ -146,12 +146,17 @@ def destination(source) -> Destination:
 
 
 def wait_delivered(count: int, visit: Visit) -> list[Delivery]:
-    visit.wait_for(
-        lambda: Delivery.objects.exclude(status__in=Delivery.OPEN).count() >= count,
-        timeout=60,
-        message=f"{count} deliveries did not finish",
-    )
-    return list(Delivery.objects.select_related("event").order_by("id"))
+    deliveries = Delivery.objects.select_related("event").order_by("id")
+
+    def finished() -> bool:
+        return deliveries.exclude(status__in=Delivery.OPEN).count() >= count
+
+    try:
+        visit.wait_for(finished, timeout=90, message=f"{count} deliveries did not finish")
+    except AssertionError as error:
+        states = [(d.event.type, d.status, d.reason) for d in deliveries.all()]
+        raise AssertionError(f"deliveries now: {states}; {error}") from None
+    return list(deliveries.all())
 
 
 def customerio_calls(stack: Stack) -> list[str]:
