@@ -13,7 +13,7 @@ from typing import Any
 from delivery.ingestion.refusals import IngestError, PayloadTooLarge
 from delivery.ingestion.sizes import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH, MAX_NESTING_DEPTH
 from destinations.customerio.config import RECORD_OBJECTS
-from destinations.customerio.message import RECORD_IDENTIFIERS, is_identifier
+from destinations.customerio.message import is_identifier, record_person
 from destinations.customerio.records import ACTIONS as RECORD_ACTIONS
 
 # The types with a route of their own (/v1/identify ...); every type comes in a batch.
@@ -80,14 +80,13 @@ def _validate_record(message: dict, base: str) -> None:
         if message.get(field) is not None and not isinstance(message[field], dict):
             raise _fail(at(base, field), "must be an object")
     identifiers = message.get("identifiers") or {}
-    needed = RECORD_OBJECT_IDS if kind == "object" else RECORD_IDENTIFIERS
     if kind == "object":
-        for field in needed:
+        for field in RECORD_OBJECT_IDS:
             if not is_identifier(identifiers.get(field)):
                 raise _fail(
                     at(base, f"identifiers.{field}"), "an object record needs it (a string or a number)"
                 )
-    elif not any(is_identifier(identifiers.get(field)) for field in needed):
+    elif record_person(identifiers) is None:
         raise _fail(at(base, "identifiers"), "a record needs a non-empty cio_id, id or email")
     relationships = message.get("relationships")
     if relationships is not None and not isinstance(relationships, list):

@@ -206,7 +206,8 @@ def person_key(message: Any) -> str:
     if not isinstance(message, dict):
         return ""
     if message.get("type") == "record":
-        return record_identifier(message.get("identifiers"))
+        person = record_person(message.get("identifiers"))
+        return "" if person is None else text(person[1])
     for field in ("userId", "anonymousId"):
         value = message.get(field)
         if isinstance(value, str):  # nearly always: the ingestion API stores ids as text
@@ -220,11 +221,12 @@ def person_key(message: Any) -> str:
 RECORD_IDENTIFIERS = ("cio_id", "id", "email")  # a record's person, in order of priority
 
 
-def record_identifier(identifiers: Any) -> str:
-    """The value of a record's first identifier of RECORD_IDENTIFIERS, as text ("" for none)."""
+def record_person(identifiers: Any) -> tuple[str, str | int] | None:
+    """A record's person as (identifier, value): the first of RECORD_IDENTIFIERS that names someone (a
+    non-blank string or an integer), None for none. The one rule for validation, ordering and sending."""
     if isinstance(identifiers, dict):
         for key in RECORD_IDENTIFIERS:
             value = identifiers.get(key)
-            if is_identifier(value):
-                return text(value)
-    return ""
+            if is_identifier(value) and not isinstance(value, float):
+                return key, value
+    return None

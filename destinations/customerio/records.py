@@ -29,12 +29,12 @@ from destinations.customerio.dates import read_millis
 from destinations.customerio.dedup import event_id
 from destinations.customerio.errors import InstrumentationError
 from destinations.customerio.message import (
-    RECORD_IDENTIFIERS,
     Path,
     dig,
     is_identifier,
     paths,
     present,
+    record_person,
     scalar,
     text,
 )
@@ -102,13 +102,10 @@ def record_item(message: Message, config: TransformConfig) -> Item:
 
 def person_identifier(message: Message) -> tuple[str, str | int]:
     """The record's person as (Customer.io identifier, value): cio_id, else id, else email."""
-    identifiers = message.get("identifiers")
-    if isinstance(identifiers, dict):
-        for key in RECORD_IDENTIFIERS:
-            value = identifiers.get(key)
-            if is_identifier(value) and not isinstance(value, float):
-                return key, value
-    raise InstrumentationError("identifiers: a record needs a non-empty cio_id, id or email")
+    person = record_person(message.get("identifiers"))
+    if person is None:
+        raise InstrumentationError("identifiers: a record needs a non-empty cio_id, id or email")
+    return person
 
 
 def _columns(message: Message) -> dict[str, Any]:
@@ -170,9 +167,7 @@ def _relationships(value: Any, config: TransformConfig) -> list[dict[str, Any]]:
         field = f"relationships.{index}"
         if not isinstance(person, dict):
             raise InstrumentationError(f"{field} must be a JSON object such as {{'id': ...}}")
-        found = next(
-            ((key, person[key]) for key in RECORD_IDENTIFIERS if is_identifier(person.get(key))), None
-        )
+        found = record_person(person)
         if found is None:
             raise InstrumentationError(f"{field} needs a non-empty cio_id, id or email")
         if config.check_limits:
