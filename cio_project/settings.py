@@ -217,7 +217,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minim
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
-AXES_CLIENT_IP_CALLABLE = "cio_project.login_throttle.client_ip"
+AXES_CLIENT_IP_CALLABLE = "cio_project.client_address.client_ip"
 # Axes logs each failure with the user name tried, which may be a password typed in the wrong box.
 AXES_VERBOSE = False
 

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
 from delivery.ingestion.timestamps import fill_timestamps, iso
 from delivery.models import Event
 
@@ -27,14 +25,6 @@ class Arrival:
     historical: bool
     batch_sent_at: Any = None
     request_id: str = ""
-
-
-def request_ip(meta: dict) -> str:
-    if settings.INGESTION_TRUST_X_FORWARDED_FOR:
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return meta.get("REMOTE_ADDR", "")
 
 
 def _message_id(value: Any) -> str:

@@ -22,9 +22,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from cio_project.client_address import address_of
 from delivery.ingestion.auth import WriteKeyAuthentication, authorized_source, request_write_key
 from delivery.ingestion.body import IngestionParser
-from delivery.ingestion.enrich import Arrival, fill_in, request_ip
+from delivery.ingestion.enrich import Arrival, fill_in
 from delivery.ingestion.refusals import (
     IngestError,
     InvalidWriteKey,
@@ -123,7 +124,7 @@ class IngestView(SdkEndpoint):
         batch_sent_at = body.get("sentAt") if self.message_type is None else None
         arrival = Arrival(
             timezone.now(),
-            request_ip(request.META),
+            address_of(request.META),
             self.historical,
             batch_sent_at,
             request_id=getattr(request, "request_id", ""),
