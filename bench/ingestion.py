@@ -8,7 +8,9 @@ Two loads run against gunicorn with concurrent keep-alive clients (several proce
 each): single-event requests to /v1/track, and 100-event batches to /v1/batch. Then three loads as
 browsers send them, from another origin: a CORS preflight followed by the single event it clears (timed
 as the pair, against the single event alone), and the two settings documents SDKs fetch at page load,
-RudderStack's /sourceConfig/ and Segment's /v1/projects/<writeKey>/settings. In the same run two
+RudderStack's /sourceConfig/ and Segment's /v1/projects/<writeKey>/settings; then the single events
+again while ten other clients send a body one byte a second (slow clients must not stall the server).
+In the same run two
 baselines store the same rows (events and their deliveries) with a bare COPY, 100 per transaction and
 1 per transaction, so the API's cost per event is printed as a ratio of the bare insert committed as
 the API commits (a batch per transaction, or one event per transaction). Ringing uses Redis
@@ -265,9 +267,11 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, threads: int):
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "cio_project.wsgi", "--bind", f"127.0.0.1:{port}"]
-    # gthread keeps client connections alive, as SDKs' sessions expect; threads=1 gives sync-like workers.
-    command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
+    # The server as `make run` starts it (cio_project/gunicorn.conf.py): its asyncio worker keeps client
+    # connections alive, as SDKs' sessions expect, and runs Django in `threads` threads per worker.
+    command = [sys.executable, "-m", "gunicorn", "--config", "cio_project/gunicorn.conf.py"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    env = {**env, "WEB_THREADS": str(threads)}
     command += ["--keep-alive", "30", "--log-level", "warning"]
     # Its own process group, so its memory (master and workers) can be summed.
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
@@ -398,6 +402,53 @@ def report_browser(single: dict, browser: dict[str, dict]) -> None:
     print("  (gunicorn is server CPU milliseconds per request)")
 
 
+SLOW_CLIENTS = 10
+SLOW_HEAD = (
+    b"POST /v1/batch HTTP/1.1\r\nHost: relay\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+)
+
+
+@contextmanager
+def trickling_clients(port: int, count: int):
+    """`count` connections sending a body one byte every second (reconnecting when the server gives up)."""
+    stopped = threading.Event()
+
+    def trickle() -> None:
+        while not stopped.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                    connection.sendall(SLOW_HEAD)
+                    while not stopped.wait(1.0):
+                        connection.sendall(b" ")
+            except OSError:
+                stopped.wait(0.1)
+
+    threads = [threading.Thread(target=trickle, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1.5)
+        yield
+    finally:
+        stopped.set()
+        for thread in threads:
+            thread.join()
+
+
+def report_slow(single: dict, slow: dict) -> None:
+    print(f"\nsingle events while {SLOW_CLIENTS} other clients send a body one byte a second:")
+    for label, result in (("alone", single), (f"beside {SLOW_CLIENTS} slow clients", slow)):
+        print(
+            f"  {label:<26} {result['events_per_second']:>6.0f} events/s, p50 {result['p50_ms']:.1f} ms,"
+            f" p99 {result['p99_ms']:.1f} ms, {result['failures']} failed"
+        )
+    print(
+        f"  with the slow clients against alone: {slow['p50_ms'] / single['p50_ms']:.2f}x p50,"
+        f" {slow['p99_ms'] / single['p99_ms']:.2f}x p99"
+    )
+
+
 def report(single: dict, batch: dict, baselines: dict[int, dict], options: argparse.Namespace) -> None:
     print(f"\ncio-relay ingestion benchmark: {os.cpu_count()} cores, gunicorn {options.workers} workers x "
           f"{options.threads} threads, PostgreSQL, {options.seconds:.0f} s per load")  # fmt: skip
@@ -468,6 +519,8 @@ def main() -> int:
                 kind: measured_load(master, url, {**load, "kind": kind, "threads": single_threads})
                 for kind in ("browser-event", "source-config", "project-settings")
             }
+            with trickling_clients(port, SLOW_CLIENTS):
+                slow = measured_load(master, url, {**load, "kind": "single", "threads": single_threads})
         baselines = {
             BATCH_SIZE: run_baseline(url, options.baseline_events, options.baseline_connections, BATCH_SIZE),
             # One event per commit, from as many connections as there were single-event clients.
@@ -475,6 +528,7 @@ def main() -> int:
         }
         report(single, batch, baselines, options)
         report_browser(single, browser)
+        report_slow(single, slow)
         print(
             f"\npeak RSS of the web server (gunicorn master and {options.workers} workers): "
             f"{rss.peak['web']:.0f} MB"

@@ -13,3 +13,8 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"
 # And whatever an atom holds (the path of Segment's settings document is /v1/projects/<writeKey>/...),
 # redacted as every other log line is.
 logger_class = "cio_project.access_log.RedactingAccessLogger"
+
+# gunicorn's asyncio worker reads every request on its event loop, and cio_project/asgi.py hands Django
+# only whole requests, in WEB_THREADS threads per worker: a slow client cannot hold a thread.
+wsgi_app = "cio_project.asgi:application"
+worker_class = "asgi"

@@ -1,4 +1,5 @@
-"""The WSGI application, as gunicorn serves it (cio_project/supervisord.conf)."""
+"""Django's WSGI application. gunicorn serves it through cio_project/asgi.py, which hands it only whole
+requests; WSGI_APPLICATION names it for Django's own tools."""
 
 import os
 
@@ -6,8 +7,4 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cio_project.settings")
 
-django_application = get_wsgi_application()
-
-from delivery.ingestion.chunked import ChunkedBodies  # noqa: E402  (needs the settings loaded)
-
-application = ChunkedBodies(django_application)
+application = get_wsgi_application()

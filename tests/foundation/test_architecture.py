@@ -36,6 +36,7 @@ LAYERS = [
         "cio_project.health",
         "cio_project.metrics_view",
         "cio_project.wsgi",
+        "cio_project.asgi",
     ),
 ]
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.processes import GUNICORN_CONFIG
+
 ROOT = Path(__file__).resolve().parents[2]
 # Request path, Content-Encoding and status of every request, one line each.
 ACCESS_LOG_FORMAT = "%(U)s|%({content-encoding}i)s|%(s)s"
@@ -46,10 +48,10 @@ def wait_for(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
 def gunicorn(settings_dict: dict, access_log: Path) -> Iterator[str]:
     """Serve the project on a free port until the block ends; yields the base URL."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(settings_dict)}
+    env = {**os.environ, "DATABASE_URL": database_url(settings_dict), "WEB_THREADS": "4"}
     command = [
-        *(sys.executable, "-m", "gunicorn", "cio_project.wsgi", "--bind", f"127.0.0.1:{port}"),
-        *("--worker-class", "gthread", "--workers", "1", "--threads", "4", "--log-level", "warning"),
+        *(sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}"),
+        *("--workers", "1", "--log-level", "warning"),
         *("--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT),
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)

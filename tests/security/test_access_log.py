@@ -30,7 +30,6 @@ def test_the_access_log_names_every_request_without_its_write_key(tmp_path):
             sys.executable,
             "-m",
             "gunicorn",
-            "cio_project.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -130,11 +130,12 @@ GUNICORN_CONFIG = Path(__file__).resolve().parents[2] / "cio_project" / "gunicor
 def web(log_dir: Path, env: dict[str, str], port: int, workers: int = 2, threads: int = 4) -> ChildProcess:
     """gunicorn serving the project as `make run` does, its log (and Django's) in `web.log`."""
     command = [
-        *(sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "cio_project.wsgi"),
+        *(sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG)),
         *("--bind", f"127.0.0.1:{port}", "--access-logfile", "-"),
-        *("--workers", str(workers), "--threads", str(threads), "--log-level", "info"),
+        *("--workers", str(workers), "--log-level", "info"),
         *("--graceful-timeout", "10", "--timeout", "120"),
     ]
+    env = {**env, "WEB_THREADS": str(threads)}
     return ChildProcess(command, env, log_dir / "web.log", ready_text="Booting worker")
 
 
