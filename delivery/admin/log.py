@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from delivery.admin.detail import detail_context
 from delivery.admin.display import age, badge
+from delivery.admin.error_groups import ReasonGroupFilter
 from delivery.admin.listing import (
     LogChangeList,
     LogPaginator,
@@ -55,7 +56,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "replayed",
     )
     list_display_links = ("id", "status_badge")
-    list_filter = ("status", MessageTypeFilter, "destination", "source", ReceivedFilter)
+    list_filter = ("status", MessageTypeFilter, "destination", "source", ReceivedFilter, ReasonGroupFilter)
     # The search box needs a field listed; get_search_results decides what a term matches.
     search_fields = ("person",)
     search_help_text = (
