@@ -98,8 +98,8 @@ class Delivery(models.Model):
     # Set by delivery/engine/replay.py: a person sent this delivery again.
     replayed_at = models.DateTimeField(null=True, blank=True)
     replay_count = models.PositiveIntegerField(default=0)
-    # Each replay, oldest first: {"at": ISO time, "by": user name, "after_attempts": attempts before it},
-    # so a delivery's page can place it among the attempts.
+    # Each replay, oldest first: {"at": ISO time, "by": user name}, so a delivery's page can place it
+    # among the attempts.
     replays = models.JSONField(null=True, blank=True)
 
     class Meta:
