@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.urls import URLPattern, path, reverse
 
 from delivery.admin import access
-from delivery.admin.dashboards import DashboardsView, DestinationDashboardView
+from delivery.admin.dashboards import DashboardsView, DestinationDashboardView, ErrorGroupReplayView
 from delivery.admin.person import PersonView
 from delivery.admin.tester import EventTesterView
 
@@ -37,6 +37,11 @@ class RelayAdminSite(admin.AdminSite):
                 "dashboard/<int:object_id>/",
                 self.admin_view(DestinationDashboardView.as_view(site=self)),
                 name="destination_dashboard",
+            ),
+            path(
+                "dashboard/<int:object_id>/replay-errors/",
+                self.admin_view(ErrorGroupReplayView.as_view(site=self)),
+                name="destination_error_group_replay",
             ),
         ]
         # Before Django's own: its last pattern catches every URL it does not know.

@@ -80,9 +80,13 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
-    # How many times it was sent; a replay starts it again at 0 (its earlier attempts stay listed).
+    # How many times it was sent, across every run (the first, and each replay), and when first.
     attempt_count = models.PositiveIntegerField("attempts", default=0)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The same for the current run only, which a replay starts again: the retry horizon counts these.
+    # db_default, so rows written by plain SQL (bulk loads) start a run too.
+    run_attempt_count = models.PositiveIntegerField(default=0, db_default=0)
+    run_first_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     # Why it was filtered or failed, in words a person understands.
@@ -91,9 +95,12 @@ class Delivery(models.Model):
     requests = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Set by delivery/engine/replay.py: a person sent this failed or filtered delivery again.
+    # Set by delivery/engine/replay.py: a person sent this delivery again.
     replayed_at = models.DateTimeField(null=True, blank=True)
     replay_count = models.PositiveIntegerField(default=0)
+    # Each replay, oldest first: {"at": ISO time, "by": user name}, so a delivery's page can place it
+    # among the attempts.
+    replays = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"

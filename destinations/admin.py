@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cio_project import admin_history
 from destinations.fields import EncryptedTextField
 from destinations.forms import DestinationForm, SourceForm, secret_state
 from destinations.models import Destination, Source
@@ -374,7 +375,7 @@ class DestinationAdmin(SecretsNeverShown, admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_change_permission(request, destination):
             raise PermissionDenied
-        self._report(request, check_credentials(destination))
+        self._report(request, destination, check_credentials(destination))
         return redirect(_admin_url(destination, "change"))
 
     def render_change_form(
@@ -414,7 +415,8 @@ class DestinationAdmin(SecretsNeverShown, admin.ModelAdmin):
             )
             return
         for destination in chosen:
-            self._report(request, check_credentials(destination))
+            self._report(request, destination, check_credentials(destination))
 
-    def _report(self, request: HttpRequest, result: CheckResult) -> None:
+    def _report(self, request: HttpRequest, destination: Destination, result: CheckResult) -> None:
+        admin_history.record(request, destination, f"Tested the credentials: {result.verdict.value}.")
         self.message_user(request, result.message, _LEVELS.get(result.verdict, messages.ERROR))

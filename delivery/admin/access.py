@@ -27,3 +27,8 @@ def can_view(user: User) -> bool:
 def can_send(user: User) -> bool:
     """Sending a test event for real creates a delivery, which is changing the delivery log."""
     return can_view(user) and user.has_perm("delivery.change_delivery")
+
+
+def can_replay(user: User) -> bool:
+    """Replaying deliveries changes the delivery log, as sending a test event for real does."""
+    return can_send(user)

@@ -7,19 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views import View
 
-from delivery.admin import access, links
+from delivery.admin import access, links, replaying
 from delivery.admin import backlog as stats
 from delivery.admin.activity import CHART_STATUSES, Activity, Bucket, activity, headlines, windows
+from delivery.admin.error_groups import error_groups, grouped_failures
 from delivery.admin.message_counts import metric_counts
+from delivery.engine.replay import plan
 from delivery.models import Delivery
 from destinations.models import Destination
 
@@ -121,6 +123,8 @@ class DestinationDashboardView(ToolView):
             backlog=stats.backlog(destination.pk, now),
             numbers=_numbers(destination.pk, recent),
             error_rate=percent(recent.error_rate),
+            error_groups=error_groups(destination.pk, recent.since),
+            can_replay=access.can_replay(request.user),
             charts=[
                 chart("Last 24 hours, by hour", recent.hours, destination.pk, hourly=True),
                 chart("Last 7 days, by day", recent.days, destination.pk, hourly=False),
@@ -129,8 +133,36 @@ class DestinationDashboardView(ToolView):
             log_url=links.log_url(destination.pk),
             open_url=links.log_url(destination.pk, Delivery.Status.PENDING),
             retrying_url=links.log_url(destination.pk, Delivery.Status.RETRYING),
+            failed_url=links.log_url(destination.pk, Delivery.Status.FAILED, recent.since),
             destination_url=links.destination_url(destination.pk),
         )
+
+
+class ErrorGroupReplayView(ToolView):
+    """ "Replay these" of one error group on a destination's dashboard: the replay confirmation, with the
+    same rules as the log's (later deliveries of the same person, instrumentation errors left out)."""
+
+    def post(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        if not access.can_replay(request.user):
+            raise PermissionDenied
+        destination = get_object_or_404(Destination, pk=object_id)
+        back = HttpResponseRedirect(links.dashboard_url(destination.pk))
+        group = request.POST.get("group", "")
+        if request.POST.get("post") == "yes":
+            ids = [int(pk) for pk in request.POST.getlist("_selected_action") if pk.isdigit()]
+            replaying.perform(request, plan(ids), how=f"from the dashboard's error group “{group}”")
+            return back
+        since = activity(destination.pk, timezone.now()).since
+        ids = grouped_failures(destination.pk, since)[0].get(group, [])
+        if not ids:
+            messages.warning(request, f"No failure of the last 24 hours has the reason “{group}” any more.")
+            return back
+        chosen = plan(ids)
+        what = (
+            f"The error group “{group}” holds {len(ids):,} failed {replaying.plural(len(ids))} to "
+            f"{destination.name} received in the last 24 hours."
+        )
+        return replaying.confirmation(request, self.site, chosen, what=what, hidden=[("group", group)])
 
 
 def _numbers(destination_id: int, recent: Activity) -> list[Segment]:

@@ -2,16 +2,16 @@
 
 Built for a table of a million rows: the list reads one page in id order through an index, never
 counts the whole table, and shows only columns stored on the delivery (destination and source names
-come from two small lookups, not a join per row). Nothing here edits a delivery by hand; the only
-write is a replay, through delivery.engine.replay.
+come from two small lookups, not a join per row). Nothing here edits or deletes a delivery by hand
+(retention deletes them); the only write is a replay, through delivery.admin.replaying.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from delivery.admin.detail import detail_context
 from delivery.admin.display import age, badge
+from delivery.admin.error_groups import ReasonGroupFilter
 from delivery.admin.listing import (
     LogChangeList,
     LogPaginator,
@@ -31,7 +32,8 @@ from delivery.admin.listing import (
     page_paginator,
     search_filter,
 )
-from delivery.engine.replay import REPLAYABLE, replay
+from delivery.admin.replaying import confirmation, perform, plural
+from delivery.engine.replay import REPLAYABLE, UNCHANGEABLE_WHY, is_replayable, plan
 from delivery.models import Delivery
 
 # A replay action touches at most this many deliveries; the confirmation page says when it cuts.
@@ -54,7 +56,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "replayed",
     )
     list_display_links = ("id", "status_badge")
-    list_filter = ("status", MessageTypeFilter, "destination", "source", ReceivedFilter)
+    list_filter = ("status", MessageTypeFilter, "destination", "source", ReceivedFilter, ReasonGroupFilter)
     # The search box needs a field listed; get_search_results decides what a term matches.
     search_fields = ("person",)
     search_help_text = (
@@ -81,16 +83,11 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
-        return request.user.is_superuser
+        # A log people can trust: no one removes a delivery from it by hand, superusers neither.
+        return False
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.has_perm("delivery.change_delivery")
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        # Deleting a selection across a million rows is not a button to offer; one at a time only.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     # --- The list ----------------------------------------------------------------------------
 
@@ -149,41 +146,50 @@ class DeliveryAdmin(admin.ModelAdmin):
     def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         replayable = queryset.filter(status__in=REPLAYABLE).order_by("id")
         ids = list(replayable.values_list("id", flat=True)[:REPLAY_LIMIT])
+        chosen = plan(ids)
         if request.POST.get("post") == "yes":
-            count = replay(ids)
-            self.message_user(request, f"{count} {plural(count)} replayed: they are pending again.")
+            perform(request, chosen, how="from the log's selection")
             return None
-        selected, replayable_count = queryset.count(), replayable.count()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Replay deliveries",
-            "opts": self.model._meta,
-            "ids": ids,
-            "selected": selected,
-            "replayable": len(ids),
-            "skipped": selected - replayable_count,
-            "over_limit": replayable_count - len(ids),
-            "limit": REPLAY_LIMIT,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/delivery/delivery/replay_confirmation.html", context)
+        selected = queryset.count()
+        over_limit = replayable.count() - len(ids)
+        # The plan counts only the replayable ones it was given; the rest of the selection is skipped.
+        chosen = replace(chosen, asked=selected - over_limit)
+        return confirmation(
+            request,
+            self.admin_site,
+            chosen,
+            what=f"You selected {selected:,} {plural(selected)}.",
+            hidden=[("action", "replay_selected")],
+            over_limit=over_limit,
+            limit=REPLAY_LIMIT,
+        )
 
     def replay_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Replay one delivery from its page: at once, unless later deliveries of the same person were
+        delivered already, which the person is asked about first."""
         delivery = self.get_object(request, unquote(object_id))
         if delivery is None:
             return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         if not self.has_replay_permission(request):
             return HttpResponse("You may not replay deliveries.", status=403)
-        if replay([delivery.pk]):
-            self.message_user(request, f"Delivery {delivery.pk} replayed: it is pending again.")
-        else:
+        chosen = plan([delivery.pk])
+        back = HttpResponseRedirect(reverse("admin:delivery_delivery_change", args=[delivery.pk]))
+        if chosen.unchangeable:
+            self.message_user(
+                request, f"Delivery {delivery.pk} is left out: {UNCHANGEABLE_WHY}.", messages.WARNING
+            )
+        elif not chosen.replayable:
             self.message_user(
                 request,
                 f"Delivery {delivery.pk} is {delivery.get_status_display().lower()}: only failed or "
                 "filtered deliveries can be replayed.",
                 messages.WARNING,
             )
-        return HttpResponseRedirect(reverse("admin:delivery_delivery_change", args=[delivery.pk]))
+        elif chosen.later and request.POST.get("post") != "yes":
+            return confirmation(request, self.admin_site, chosen, what=f"Delivery {delivery.pk}.", hidden=[])
+        else:
+            perform(request, chosen, how="from its page", single=delivery.pk)
+        return back
 
     def get_urls(self) -> list:
         replay_view = self.admin_site.admin_view(require_POST(self.replay_view))
@@ -206,8 +212,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             "title": f"Delivery {delivery.pk}",
             "opts": self.model._meta,
             "original": delivery,
-            "can_replay": delivery.status in REPLAYABLE and self.has_replay_permission(request),
-            "can_delete": self.has_delete_permission(request, delivery),
+            "can_replay": self.has_replay_permission(request) and is_replayable(delivery),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/delivery/delivery/detail.html", context)
@@ -220,7 +225,3 @@ class DeliveryAdmin(admin.ModelAdmin):
             return queryset.get(pk=int(object_id))
         except (ValueError, OverflowError, Delivery.DoesNotExist):
             return None
-
-
-def plural(count: int) -> str:
-    return "delivery" if count == 1 else "deliveries"

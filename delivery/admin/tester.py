@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.views import View
 
+from cio_project import admin_history
 from delivery.admin import access, links
 from delivery.admin.preview import Preview, pretty, preview
 from delivery.admin.send_for_real import TESTER_SOURCE_NAME, Sent, as_ingested, send_for_real
@@ -152,7 +153,9 @@ class EventTesterView(View):
         except IngestError as error:
             form.add_error(field, f"The ingestion API would refuse this event: {error.message}")
             return self._render(request, form)
-        messages.success(request, _sent_message(sent, form.cleaned_data["destination"]))
+        message = _sent_message(sent, form.cleaned_data["destination"])
+        admin_history.record(request, sent.delivery, f"Made by the event tester's Send for real. {message}")
+        messages.success(request, message)
         return HttpResponseRedirect(links.delivery_url(sent.delivery.pk))
 
     def _preview(self, request: HttpRequest, form: EventTesterForm) -> HttpResponse:

@@ -35,6 +35,8 @@ UPDATED_FIELDS = [
     "status",
     "attempt_count",
     "first_attempt_at",
+    "run_attempt_count",
+    "run_first_attempt_at",
     "last_attempt_at",
     "last_status_code",
     "reason",
@@ -146,6 +148,8 @@ class Recorder:
         delivery = progress.delivery
         delivery.attempt_count += 1
         delivery.first_attempt_at = delivery.first_attempt_at or progress.first_sent_at
+        delivery.run_attempt_count += 1
+        delivery.run_first_attempt_at = delivery.run_first_attempt_at or progress.first_sent_at
         delivery.last_attempt_at = progress.last_sent_at
         delivery.last_status_code = progress.last_status
         delivery.requests = progress.snapshots
@@ -158,10 +162,11 @@ class Recorder:
             self._finish(delivery, status, progress.reason)
 
     def _retry_or_give_up(self, delivery: Delivery, progress: _Progress) -> None:
+        # The horizon is the current run's: a replay gives a delivery a full horizon again.
         now = timezone.now()
         timing = {
-            "attempts": delivery.attempt_count,
-            "first_attempt_at": delivery.first_attempt_at or now,
+            "attempts": delivery.run_attempt_count,
+            "first_attempt_at": delivery.run_first_attempt_at or now,
             "now": now,
             "horizon": self.destination.retry_horizon,
         }
@@ -172,8 +177,9 @@ class Recorder:
             # the usual backoff, rather than its claim being dropped and the event sent again at once.
             due = retry.next_attempt_at(**timing)
         if due is None:
-            spent = _say_duration(now - (delivery.first_attempt_at or now))
-            reason = f"Gave up after {delivery.attempt_count} attempts over {spent}. Last: {progress.reason}"
+            spent = _say_duration(now - (delivery.run_first_attempt_at or now))
+            attempts = delivery.run_attempt_count
+            reason = f"Gave up after {attempts} attempts over {spent}. Last: {progress.reason}"
             self._finish(delivery, Delivery.Status.FAILED, reason)
             return
         delivery.status, delivery.reason, delivery.next_attempt_at = (

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.admin.log_fixtures import LOG_URL, viewer
-from tests.support.factories import make_delivery, make_destination, reload
+from tests.support.factories import make_delivery, make_destination, message, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +17,14 @@ def text(response) -> str:
 
 
 def mixed() -> dict[str, list]:
+    """Deliveries of seven people, one each, so no replay changes anyone's order."""
     destination = make_destination()
+    people = iter(range(100))
     return {
-        status: [make_delivery(destination, status=status, reason=f"{status} before") for _ in range(count)]
+        status: [
+            make_delivery(destination, message(user_id=f"p{next(people)}"), status=status, reason="x")
+            for _ in range(count)
+        ]
         for status, count in (("failed", 2), ("filtered", 1), ("delivered", 3), ("pending", 1))
     }
 

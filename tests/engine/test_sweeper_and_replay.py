@@ -95,16 +95,14 @@ def test_replay_puts_failed_and_filtered_deliveries_back_and_leaves_the_rest(rin
     filtered = make_delivery(destination, track("b", "E"), status=Delivery.Status.FILTERED, reason="Filtered")
     delivered = make_delivery(destination, track("c", "E"), status=Delivery.Status.DELIVERED)
     pending = make_delivery(destination, track("d", "E"))
-    count = replay.replay([failed.pk, filtered.pk, delivered.pk, pending.pk])
+    count = replay.replay([failed.pk, filtered.pk, delivered.pk, pending.pk], by="kim")
     assert count == 2
     again = reload(failed)
-    assert (again.status, again.attempt_count, again.first_attempt_at, again.reason, again.finished_at) == (
-        "pending",
-        0,
-        None,
-        "",
-        None,
-    )
+    assert (again.status, again.reason, again.finished_at) == ("pending", "", None)
+    # The attempts of every run stay counted; the new run, which the retry horizon reads, starts empty
+    assert (again.attempt_count, again.first_attempt_at) == (4, finished)
+    assert (again.run_attempt_count, again.run_first_attempt_at) == (0, None)
+    assert again.replays == [{"at": again.replayed_at.isoformat(), "by": "kim"}]
     assert again.replay_count == 1 and again.replayed_at is not None
     assert again.next_attempt_at <= timezone.now()
     assert reload(filtered).status == "pending"

@@ -81,13 +81,16 @@ def test_a_million_deliveries_keep_every_row_and_value_through_the_renames(execu
     assert SentRequest.objects.count() == DeliveryAttempt.objects.count() == sent
     counts = {value: Delivery.objects.filter(attempt_count=value).count() for value in range(4)}
     assert counts == {0: sent, 1: sent, 2: sent, 3: sent}
-    # and each attempt still links its delivery to the request that carried it
-    attempt = DeliveryAttempt.objects.select_related("delivery", "sent_request").get(
-        delivery_id=SENT_EVERY * 7
+    # and each attempt still links its delivery to the request that carried it (columns named, as
+    # later migrations add delivery columns this schema does not have yet)
+    linked = DeliveryAttempt.objects.filter(delivery_id=SENT_EVERY * 7).values_list(
+        "sent_request_id", "delivery__attempt_count", "sent_request__url"
     )
-    assert attempt.sent_request.pk == attempt.delivery.pk == SENT_EVERY * 7
-    assert attempt.delivery.attempt_count == (SENT_EVERY * 7) % 4
-    assert list(attempt.delivery.sent_requests.values_list("url", flat=True)) == [
-        f"https://track.customer.io/api/v1/customers/person-{SENT_EVERY * 7 % 5000}"
+    assert list(linked) == [
+        (
+            SENT_EVERY * 7,
+            (SENT_EVERY * 7) % 4,
+            f"https://track.customer.io/api/v1/customers/person-{SENT_EVERY * 7 % 5000}",
+        )
     ]
     assert destination.sent_requests.count() == sent
