@@ -312,11 +312,44 @@ def test_rejected_credentials_say_which_ones_to_check(admin_client, fake, debug_
     assert message.startswith(f"Customer.io rejected the credentials of “{destination.name}” (HTTP 401)")
     assert "Site ID or API key is wrong" in message
     assert "Settings > Workspace Settings > API and Webhook Credentials" in message
-    # And the destination's record of what deliveries met is left to the deliveries
+    # And the destination is marked rejected, as a delivery that met a 401 marks it, so the list agrees
     destination.refresh_from_db()
-    assert destination.credentials_rejected_at is None
+    assert destination.credentials_rejected_at is not None
+    assert 'class="cio-badge cio-badge-rejected">rejected</span> since ' in page(admin_client.get(LIST_URL))
     assert_no_api_key(page(response))
     assert_no_api_key(debug_logs.text)
+
+
+def test_working_credentials_clear_the_rejected_mark_on_every_page(admin_client, fake):
+    # Given a destination whose deliveries met a 401 an hour ago, the list showing it rejected
+    destination = make_destination(name="Main")
+    Destination.objects.filter(pk=destination.pk).update(
+        credentials_rejected_at=timezone.now() - timedelta(hours=1)
+    )
+    assert "cio-badge-rejected" in page(admin_client.get(LIST_URL))
+    # When the credentials were fixed and Test credentials says they work
+    region_answer(fake, "us")
+    (message,) = messages_of(press_test_credentials(admin_client, destination))
+    assert message == "The credentials of “Main” work (US data center)."
+    # Then neither the list nor the destination's page nor its dashboard says rejected any more
+    destination.refresh_from_db()
+    assert destination.credentials_rejected_at is None
+    assert "cio-badge-rejected" not in page(admin_client.get(LIST_URL))
+    assert "rejected" not in page(admin_client.get(admin_url(destination, "change")))
+    dashboard = page(admin_client.get(reverse("admin:destination_dashboard", args=[destination.pk])))
+    assert "rejected this destination's credentials" not in dashboard
+
+
+def test_a_check_that_reaches_no_verdict_leaves_the_mark_as_it_was(admin_client, fake):
+    # Given a destination marked rejected, and Customer.io answering 503 to the check
+    destination = make_destination()
+    rejected_at = timezone.now() - timedelta(hours=1)
+    Destination.objects.filter(pk=destination.pk).update(credentials_rejected_at=rejected_at)
+    fake.answer(503, path=REGION_PATH)
+    press_test_credentials(admin_client, destination)
+    # Then the check said nothing about the credentials, and the mark stays
+    destination.refresh_from_db()
+    assert destination.credentials_rejected_at == rejected_at
 
 
 def test_a_403_is_a_rejection_too(admin_client, fake):
