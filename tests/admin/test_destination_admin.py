@@ -12,7 +12,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from destinations.models import Destination
+from delivery.admin import send_for_real
+from destinations.models import TESTER_SOURCE_NAME, Destination
 from tests.admin import config_fixtures
 from tests.admin.config_fixtures import OTHER_API_KEY, admin_url, page
 from tests.support.factories import API_KEY, SITE_ID, make_destination, make_source, secret_forms
@@ -102,6 +103,33 @@ def test_the_form_groups_the_settings_as_rudderstacks_dashboard_does(admin_clien
     assert form.fields["api_key"].help_text.startswith("Not set.")
     # And every field explains itself
     assert all(field.help_text for field in form.fields.values())
+
+
+def test_the_source_picker_leaves_out_the_event_testers_source(admin_client):
+    # Given a source of the person's, and the one the event tester stores its test events under
+    web, tester = make_source("web"), send_for_real.tester_source()
+    # When an admin opens the add page, then only their source is offered
+    choices = admin_client.get(ADD_URL).context["adminform"].form.fields["sources"].choices
+    assert [label for _, label in choices] == ["web"]
+    # And a post naming the tester's source anyway is refused, naming the field, not a 500
+    response = admin_client.post(ADD_URL, form_data(sources=[web.pk, tester.pk]))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["sources"] and f"{tester.pk} is not one of the available choices" in str(errors)
+    assert not Destination.objects.exists()
+
+
+def test_a_destination_connected_to_the_testers_source_keeps_it(admin_client):
+    # Given a destination connected to the tester's source before it was left out of the picker
+    tester = send_for_real.tester_source()
+    destination = make_destination(tester, make_source("web"), name="Old")
+    # When an admin opens it, the tester's source is still shown among its sources
+    form = admin_client.get(admin_url(destination, "change")).context["adminform"].form
+    assert {label for _, label in form.fields["sources"].choices} == {"web", TESTER_SOURCE_NAME}
+    # And saving it unchanged keeps both
+    response = admin_client.post(admin_url(destination, "change"), change_data(destination, name="Old"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert {source.name for source in destination.sources.all()} == {"web", TESTER_SOURCE_NAME}
 
 
 def test_the_name_lists_are_edited_one_name_per_line(admin_client):
