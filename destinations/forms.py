@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from destinations.crypto import UnreadableSecret
 from destinations.models import TESTER_SOURCE_NAME, Destination, Source
@@ -158,7 +158,7 @@ class SourceForm(forms.ModelForm):
         fields = ["name", "enabled", "allowed_origins"]
 
 
-def offered_sources(destination: Destination) -> Any:
+def offered_sources(destination: Destination) -> QuerySet[Source]:
     """The sources a destination may be connected to: all but the event tester's, which stores only
     test events and sends each to the one destination chosen in the tester, whatever it feeds. A
     destination already connected to it keeps it, so its form still saves."""
