@@ -39,7 +39,9 @@ run: $(VENV)/.runtime
 	@echo "cio-relay: admin at http://$${CIO_RELAY_BIND:-127.0.0.1:8000}/admin/ , ingestion at /v1/"
 	@# Every process writes its /metrics counters here; a fresh start counts from zero.
 	rm -rf "$(DATA_DIR)/metrics" && mkdir -p "$(DATA_DIR)/metrics"
-	PATH="$(abspath $(BIN)):$$PATH" PROMETHEUS_MULTIPROC_DIR="$(DATA_DIR)/metrics" \
+	@# exec: supervisord takes the shell's place. Ctrl-C reaches the shell too, and a shell that dies of it
+	@# makes make print "*** [run] Interrupt" as an error, although supervisord stopped everything cleanly.
+	exec env PATH="$(abspath $(BIN)):$$PATH" PROMETHEUS_MULTIPROC_DIR="$(DATA_DIR)/metrics" \
 		CIO_RELAY_ROOT="$(CURDIR)" CIO_RELAY_RUN_DIR="$(DATA_DIR)" \
 		CIO_RELAY_BIND="$${CIO_RELAY_BIND:-127.0.0.1:8000}" LOG_LEVEL="$${LOG_LEVEL:-INFO}" \
 		WEB_WORKERS="$${WEB_WORKERS:-2}" WEB_THREADS="$${WEB_THREADS:-4}" \

@@ -23,6 +23,8 @@ class RelayAdminSite(admin.AdminSite):
     site_header = "cio-relay"
     site_title = "cio-relay admin"
     index_title = "Administration"
+    # No "View site" link: there is no site besides the admin (`/` leads back here).
+    site_url = None
 
     def get_urls(self) -> list[URLPattern]:
         tools = [

@@ -337,6 +337,10 @@ LOGGING = {
     "filters": {
         "redact_secrets": {"()": "cio_project.log_redaction.RedactSecretsFilter"},
         "request_id": {"()": "cio_project.request_id.RequestIdFilter"},
+        "routine_task_lines": {
+            "()": "cio_project.routine_task_lines.RoutineTaskLines",
+            "keep": LOG_LEVEL == "DEBUG",
+        },
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -350,7 +354,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id", "redact_secrets"],
+            "filters": ["routine_task_lines", "request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

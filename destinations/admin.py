@@ -120,11 +120,14 @@ class SourceAdmin(SecretsNeverShown, admin.ModelAdmin):
 
     @admin.display(description="write key")
     def write_key_column(self, source: Source) -> str:
+        # One per row: the source's name tells the buttons apart for a screen reader.
         return format_html(
             '<code>{}</code> <button type="button" class="button cio-button" data-reveal-url="{}" '
-            'data-copy="write_key" title="Copy the full write key">Copy</button>',
+            'data-copy="write_key" aria-label="Copy write key of {}" title="Copy the full write key">'
+            "Copy</button>",
             mask(source.write_key),
             _admin_url(source, "write_key"),
+            source.name,
         )
 
     @admin.display(description="write key")
@@ -132,8 +135,9 @@ class SourceAdmin(SecretsNeverShown, admin.ModelAdmin):
         return format_html(
             "<code data-write-key>{}</code> "
             '<button type="button" class="button cio-button" data-reveal-url="{}" data-copy="write_key">'
-            "Copy</button> "
-            '<button type="button" class="button cio-button" data-reveal-url="{}" data-show>Show</button> '
+            "Copy write key</button> "
+            '<button type="button" class="button cio-button" data-reveal-url="{}" data-show>'
+            "Show write key</button> "
             '<a class="button cio-button" href="{}">Rotate write key…</a>'
             '<div class="help">SDKs send it as the HTTP Basic user name, with an empty password.</div>',
             mask(source.write_key),

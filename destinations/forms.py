@@ -12,9 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import Q, QuerySet
 
 from destinations.crypto import UnreadableSecret
-from destinations.models import Destination, Source
+from destinations.models import TESTER_SOURCE_NAME, Destination, Source
 from destinations.validators import (
     normalize_origin,
     validate_api_key,
@@ -157,6 +158,17 @@ class SourceForm(forms.ModelForm):
         fields = ["name", "enabled", "allowed_origins"]
 
 
+def offered_sources(destination: Destination) -> QuerySet[Source]:
+    """The sources a destination may be connected to: all but the event tester's, which stores only
+    test events and sends each to the one destination chosen in the tester, whatever it feeds. A
+    destination already connected to it keeps it, so its form still saves."""
+    offered = ~Q(name=TESTER_SOURCE_NAME)
+    if destination.pk:
+        offered |= Q(pk__in=destination.sources.values("pk"))
+    # only(): the picker shows names; no write key is decrypted for it.
+    return Source.objects.filter(offered).only("id", "name")
+
+
 class DestinationForm(forms.ModelForm):
     api_key = secret_input()
     webhook_signing_key = secret_input()
@@ -176,6 +188,8 @@ class DestinationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "sources" in self.fields:  # not there for a person who may only view
+            self.fields["sources"].queryset = offered_sources(self.instance)
         self.stored_api_key = self.instance.api_key if self.instance.pk else ""
         # Without an initial value, an empty input counts as unchanged, and the key is not in the form.
         self.initial["api_key"] = ""

@@ -20,6 +20,8 @@ from destinations.validators import (
 )
 
 WRITE_KEY_BYTES = 24
+# The source the admin's event tester stores its test events under (created disabled on first use).
+TESTER_SOURCE_NAME = "Event tester"
 # The reporting webhook address of a destination ends in this many random bytes: unguessable, so
 # an address cannot be found by trying; the signature is what proves a post came from Customer.io.
 WEBHOOK_TOKEN_BYTES = 24

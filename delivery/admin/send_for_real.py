@@ -22,9 +22,7 @@ from delivery.ingestion.sources import DestinationRef, SourceRef
 from delivery.ingestion.store import store
 from delivery.ingestion.views import prepare
 from delivery.models import Delivery, Event
-from destinations.models import Destination, Source
-
-TESTER_SOURCE_NAME = "Event tester"
+from destinations.models import TESTER_SOURCE_NAME, Destination, Source
 
 
 def arrival(now: datetime | None = None) -> Arrival:

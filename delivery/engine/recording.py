@@ -27,7 +27,7 @@ from delivery.engine.sending import SEVERITY, Exchange
 from delivery.models import Delivery, DeliveryAttempt, SentRequest
 from destinations.customerio import Combined
 from destinations.models import Destination
-from destinations.track_api.answers import Outcome
+from destinations.track_api.answers import Outcome, credentials_health
 from destinations.track_api.transport import Sendable, redacted_headers
 
 FLUSH_INTERVAL = 0.25
@@ -71,7 +71,7 @@ class _Health:
     delivered_at: datetime | None = None
     error: str = ""
     error_at: datetime | None = None
-    credentials: str = ""  # "rejected" or "accepted": the latest word on them
+    credentials: dict = field(default_factory=dict)  # the latest word on them (credentials_health)
 
 
 @dataclass
@@ -212,13 +212,11 @@ class Recorder:
 
     def _note_health(self, exchange: Exchange) -> None:
         at, verdict = exchange.result.started_at, exchange.verdict
+        self._health.credentials.update(credentials_health(verdict, at))
         if verdict.outcome == Outcome.DELIVERED:
             self._health.delivered_at = at
-            self._health.credentials = "accepted"
         else:
             self._health.error, self._health.error_at = verdict.reason, at
-            if verdict.credentials_rejected:
-                self._health.credentials = "rejected"
 
     def _write_health(self) -> None:
         health, self._health = self._health, _Health()
@@ -227,10 +225,7 @@ class Recorder:
             fields["last_delivered_at"] = health.delivered_at
         if health.error_at:
             fields.update(last_error=health.error, last_error_at=health.error_at)
-        if health.credentials == "rejected":
-            fields["credentials_rejected_at"] = health.error_at
-        elif health.credentials == "accepted":
-            fields["credentials_rejected_at"] = None
+        fields.update(health.credentials)
         if fields:
             Destination.objects.filter(pk=self.destination.pk).update(**fields)
 

@@ -23,6 +23,8 @@ from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity, S
 logger = logging.getLogger(__name__)
 
 EXPIRED_STATUSES = (Delivery.Status.DELIVERED, Delivery.Status.FILTERED)
+# A sweep's log line names this many of the destinations it rang, so it stays one short line.
+LOGGED_DESTINATIONS = 10
 
 
 def sweep(now: datetime | None = None) -> list[int]:
@@ -35,6 +37,15 @@ def sweep(now: datetime | None = None) -> list[int]:
     destination_ids = claims.destinations_with_due_work(now)
     doorbell.ring(destination_ids, force=True)
     metrics.SWEEPER_ACTIONS.labels("destinations_rung").inc(len(destination_ids))
+    # Every few seconds: a line at INFO only when there was something to do.
+    if destination_ids:
+        logger.info(
+            "sweep: rang %s destinations with due work (%s)",
+            len(destination_ids),
+            ", ".join(map(str, destination_ids[:LOGGED_DESTINATIONS])),
+        )
+    else:
+        logger.debug("sweep: no due work")
     return destination_ids
 
 

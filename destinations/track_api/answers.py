@@ -79,6 +79,20 @@ def classify(result: HttpResult) -> Verdict:
     return Verdict(Outcome.FAILED, said)
 
 
+def credentials_health(verdict: Verdict, at: datetime) -> dict[str, datetime | None]:
+    """What an answer says about a destination's credentials, as the Destination fields to update.
+
+    401/403 marks them rejected from `at`; an answer that delivered clears that; any other answer (a
+    timeout, a 5xx, a 400 about the request itself) says nothing about them. The delivery engine and the
+    admin's Test credentials both record through this, so every page tells the latest word.
+    """
+    if verdict.credentials_rejected:
+        return {"credentials_rejected_at": at}
+    if verdict.outcome == Outcome.DELIVERED:
+        return {"credentials_rejected_at": None}
+    return {}
+
+
 def _answered(result: HttpResult) -> str:
     body = excerpt(result.response_body.strip(), REASON_BODY_LIMIT)
     return (

@@ -4,9 +4,10 @@ Reference: https://docs.customer.io/integrations/api/track/#tag/trackRegion (GET
 It answers either regional host with {"url": ..., "region": "us"|"eu", "environment_id": ...} for
 good credentials and 401 for bad ones, so it checks both without sending any data.
 
-The check only reports: `credentials_rejected_at` stays the delivery engine's record of what
-deliveries met (it clears it on the next delivery that goes through), so a check never hides or
-invents a banner about real traffic.
+What Customer.io answered about the credentials is recorded on the destination by the same rule as a
+delivery's answer (answers.credentials_health): a 401/403 marks them rejected, a 200 clears that, so
+after a check the list, the dashboards and the message all say the same. Nothing waits on that mark:
+a delivery that met a 401/403 has failed (it can be replayed), and new deliveries are sent as usual.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from destinations.customerio.errors import ConfigurationError
 from destinations.customerio.outgoing import OutgoingRequest
 from destinations.models import Destination
 from destinations.track_api import transport
-from destinations.track_api.answers import Outcome, classify
+from destinations.track_api.answers import Outcome, classify, credentials_health
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def check_credentials(destination: Destination) -> CheckResult:
     result = transport.send(request)
     # What the answer means is decided where every Customer.io answer is classified.
     answer = classify(result)
+    _record_credentials(destination, credentials_health(answer, result.started_at))
     if answer.credentials_rejected:
         return CheckResult(
             Verdict.REJECTED,
@@ -81,6 +83,13 @@ def check_credentials(destination: Destination) -> CheckResult:
             "should not; the credentials could not be checked.",
         )
     return _region_verdict(destination, _answered_region(result.response_body))
+
+
+def _record_credentials(destination: Destination, fields: dict) -> None:
+    if fields:
+        Destination.objects.filter(pk=destination.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(destination, name, value)
 
 
 def _unreachable(name: str, what: str) -> CheckResult:

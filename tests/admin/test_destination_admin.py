@@ -12,7 +12,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from destinations.models import Destination
+from delivery.admin import send_for_real
+from destinations.models import TESTER_SOURCE_NAME, Destination
 from tests.admin import config_fixtures
 from tests.admin.config_fixtures import OTHER_API_KEY, admin_url, page
 from tests.support.factories import API_KEY, SITE_ID, make_destination, make_source, secret_forms
@@ -102,6 +103,33 @@ def test_the_form_groups_the_settings_as_rudderstacks_dashboard_does(admin_clien
     assert form.fields["api_key"].help_text.startswith("Not set.")
     # And every field explains itself
     assert all(field.help_text for field in form.fields.values())
+
+
+def test_the_source_picker_leaves_out_the_event_testers_source(admin_client):
+    # Given a source of the person's, and the one the event tester stores its test events under
+    web, tester = make_source("web"), send_for_real.tester_source()
+    # When an admin opens the add page, then only their source is offered
+    choices = admin_client.get(ADD_URL).context["adminform"].form.fields["sources"].choices
+    assert [label for _, label in choices] == ["web"]
+    # And a post naming the tester's source anyway is refused, naming the field, not a 500
+    response = admin_client.post(ADD_URL, form_data(sources=[web.pk, tester.pk]))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["sources"] and f"{tester.pk} is not one of the available choices" in str(errors)
+    assert not Destination.objects.exists()
+
+
+def test_a_destination_connected_to_the_testers_source_keeps_it(admin_client):
+    # Given a destination connected to the tester's source before it was left out of the picker
+    tester = send_for_real.tester_source()
+    destination = make_destination(tester, make_source("web"), name="Old")
+    # When an admin opens it, the tester's source is still shown among its sources
+    form = admin_client.get(admin_url(destination, "change")).context["adminform"].form
+    assert {label for _, label in form.fields["sources"].choices} == {"web", TESTER_SOURCE_NAME}
+    # And saving it unchanged keeps both
+    response = admin_client.post(admin_url(destination, "change"), change_data(destination, name="Old"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert {source.name for source in destination.sources.all()} == {"web", TESTER_SOURCE_NAME}
 
 
 def test_the_name_lists_are_edited_one_name_per_line(admin_client):
@@ -312,11 +340,44 @@ def test_rejected_credentials_say_which_ones_to_check(admin_client, fake, debug_
     assert message.startswith(f"Customer.io rejected the credentials of “{destination.name}” (HTTP 401)")
     assert "Site ID or API key is wrong" in message
     assert "Settings > Workspace Settings > API and Webhook Credentials" in message
-    # And the destination's record of what deliveries met is left to the deliveries
+    # And the destination is marked rejected, as a delivery that met a 401 marks it, so the list agrees
     destination.refresh_from_db()
-    assert destination.credentials_rejected_at is None
+    assert destination.credentials_rejected_at is not None
+    assert 'class="cio-badge cio-badge-rejected">rejected</span> since ' in page(admin_client.get(LIST_URL))
     assert_no_api_key(page(response))
     assert_no_api_key(debug_logs.text)
+
+
+def test_working_credentials_clear_the_rejected_mark_on_every_page(admin_client, fake):
+    # Given a destination whose deliveries met a 401 an hour ago, the list showing it rejected
+    destination = make_destination(name="Main")
+    Destination.objects.filter(pk=destination.pk).update(
+        credentials_rejected_at=timezone.now() - timedelta(hours=1)
+    )
+    assert "cio-badge-rejected" in page(admin_client.get(LIST_URL))
+    # When the credentials were fixed and Test credentials says they work
+    region_answer(fake, "us")
+    (message,) = messages_of(press_test_credentials(admin_client, destination))
+    assert message == "The credentials of “Main” work (US data center)."
+    # Then neither the list nor the destination's page nor its dashboard says rejected any more
+    destination.refresh_from_db()
+    assert destination.credentials_rejected_at is None
+    assert "cio-badge-rejected" not in page(admin_client.get(LIST_URL))
+    assert "rejected" not in page(admin_client.get(admin_url(destination, "change")))
+    dashboard = page(admin_client.get(reverse("admin:destination_dashboard", args=[destination.pk])))
+    assert "rejected this destination's credentials" not in dashboard
+
+
+def test_a_check_that_reaches_no_verdict_leaves_the_mark_as_it_was(admin_client, fake):
+    # Given a destination marked rejected, and Customer.io answering 503 to the check
+    destination = make_destination()
+    rejected_at = timezone.now() - timedelta(hours=1)
+    Destination.objects.filter(pk=destination.pk).update(credentials_rejected_at=rejected_at)
+    fake.answer(503, path=REGION_PATH)
+    press_test_credentials(admin_client, destination)
+    # Then the check said nothing about the credentials, and the mark stays
+    destination.refresh_from_db()
+    assert destination.credentials_rejected_at == rejected_at
 
 
 def test_a_403_is_a_rejection_too(admin_client, fake):

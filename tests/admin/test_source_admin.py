@@ -63,6 +63,8 @@ def test_the_list_shows_each_source_with_its_key_masked_and_what_it_feeds(admin_
     # Then each row has the masked key with a Copy button, and the destinations as links
     assert f"<code>{masked(web)}</code>" in text and f"<code>{masked(idle)}</code>" in text
     assert f'data-reveal-url="{admin_url(web, "write_key")}" data-copy="write_key"' in text
+    # each Copy button named after its source, so a screen reader tells them apart
+    assert 'aria-label="Copy write key of web"' in text and 'aria-label="Copy write key of idle"' in text
     assert ">Customer.io EU</a>, <a" in text and ">Customer.io US</a>" in text
     # But never a full write key
     assert web.write_key not in text and idle.write_key not in text
@@ -84,9 +86,10 @@ def test_the_change_page_shows_the_key_masked_with_its_buttons_links_and_snippet
     destination = make_destination(source, name="Customer.io")
     # When an admin opens the source
     text = html.unescape(page(admin_client.get(admin_url(source, "change"))))
-    # Then the key is shown masked, with Copy, Show and Rotate
+    # Then the key is shown masked, with Copy, Show and Rotate, each named for what it does
     assert f"<code data-write-key>{masked(source)}</code>" in text
-    assert 'data-copy="write_key">Copy</button>' in text and "data-show>Show</button>" in text
+    assert 'data-copy="write_key">Copy write key</button>' in text
+    assert "data-show>Show write key</button>" in text
     assert f'href="{admin_url(source, "rotate_write_key")}">Rotate write key…</a>' in text
     # And the destinations it feeds, as links
     assert f'<a href="{admin_url(destination, "change")}">Customer.io</a>' in text
@@ -94,6 +97,7 @@ def test_the_change_page_shows_the_key_masked_with_its_buttons_links_and_snippet
     assert "SDK snippets" in text
     for slug, call in SDK_CALLS.items():
         assert f'<pre data-snippet="{slug}">' in text and call in text
+        assert f'data-copy="{slug}" aria-label="Copy the ' in text
     assert f'"{SERVER_URL}"' in text and f'"{masked(source)}"' in text
     # And the page holds the key nowhere, and nothing logged it
     assert source.write_key not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -33,6 +34,23 @@ def test_sweep_releases_stale_claims_and_rings_destinations_with_due_work(rings,
     assert sweeper.sweep() == [stale.pk]
     assert reload(orphan).claimed_by == ""
     assert rings == [[stale.pk]] and rings.forced == [True]
+
+
+def test_a_sweep_logs_at_info_only_when_it_found_work(rings, caplog):
+    # Given nothing due
+    destination = make_destination()
+    caplog.set_level(logging.DEBUG, logger="delivery.engine.sweeper")
+    # When the sweep runs, then it says so at DEBUG only
+    assert sweeper.sweep() == []
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.DEBUG, "sweep: no due work")]
+    caplog.clear()
+    # Given a delivery due for this destination, when the sweep runs again
+    make_delivery(destination, track("a", "E"))
+    assert sweeper.sweep() == [destination.pk]
+    # Then one INFO line names the destination it rang
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, f"sweep: rang 1 destinations with due work ({destination.pk})")
+    ]
 
 
 def test_retention_deletes_old_delivered_and_filtered_deliveries_with_what_only_they_use(settings):

@@ -1,5 +1,5 @@
 "use strict";
-// The Copy and Show buttons of sources. The full write key is fetched with a POST when asked for,
+// The Copy and Show/Hide buttons of sources. The full write key is fetched with a POST when asked for,
 // rather than written into the page, so it never sits in a page's HTML, the cache or a saved page.
 {
     const answers = new Map();
@@ -48,20 +48,49 @@
         return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
     }
 
+    // A button named by aria-label is not re-read when its text changes: "Copied" is also said here.
+    function status() {
+        let region = document.getElementById("cio-status");
+        if (!region) {
+            region = document.createElement("div");
+            region.id = "cio-status";
+            region.className = "visually-hidden";
+            region.setAttribute("role", "status");
+            document.body.appendChild(region);
+        }
+        return region;
+    }
+
     function say(button, text) {
         button.dataset.label = button.dataset.label || button.textContent;
         button.textContent = text;
+        status().textContent = `${text}: ${button.getAttribute("aria-label") || button.dataset.label}`;
         setTimeout(() => { button.textContent = button.dataset.label; }, 1500);
     }
 
-    function show(answer) {
+    // Each masked text is kept on its element, so Hide puts back exactly what the page had.
+    function fill(element, text) {
+        if (!("masked" in element.dataset)) {
+            element.dataset.masked = element.textContent;
+        }
+        element.textContent = text === undefined ? element.dataset.masked : text;
+    }
+
+    // The button's name says what pressing it does next ("Show write key", "Hide write key").
+    function show(button, answer) {
+        const showing = answer !== undefined;
         document.querySelectorAll("[data-write-key]").forEach((element) => {
-            element.textContent = answer.write_key;
+            fill(element, showing ? answer.write_key : undefined);
         });
         document.querySelectorAll("pre[data-snippet]").forEach((element) => {
-            element.textContent = answer.snippets[element.dataset.snippet] || element.textContent;
+            fill(element, showing ? answer.snippets[element.dataset.snippet] : undefined);
         });
+        button.dataset.shown = String(showing);
+        button.textContent = showing ? "Hide write key" : "Show write key";
     }
+
+    // There before anything is said in it, so that screen readers listen to it.
+    document.addEventListener("DOMContentLoaded", status);
 
     document.addEventListener("click", (event) => {
         const button = event.target.closest("button[data-reveal-url]");
@@ -69,9 +98,13 @@
             return;
         }
         event.preventDefault();
+        if (button.dataset.shown === "true") {
+            show(button);
+            return;
+        }
         reveal(button.dataset.revealUrl).then((answer) => {
             if ("show" in button.dataset) {
-                show(answer);
+                show(button, answer);
                 return;
             }
             const what = button.dataset.copy;
