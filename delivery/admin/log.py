@@ -21,8 +21,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from cio_project.times import exact_time, moment_html, time_ago
 from delivery.admin.detail import detail_context
-from delivery.admin.display import age, badge
+from delivery.admin.display import badge
 from delivery.admin.listing import (
     LogChangeList,
     LogPaginator,
@@ -129,8 +130,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="received")
     def received(self, delivery: Delivery) -> str:
-        moment = delivery.created_at
-        return format_html('<span title="{}">{}</span>', moment.isoformat(), age(moment))
+        return moment_html(delivery.created_at)
 
     @admin.display(description="replayed")
     def replayed(self, delivery: Delivery) -> str:
@@ -139,7 +139,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         times = "" if delivery.replay_count == 1 else f" {delivery.replay_count} times"
         return format_html(
             '<span class="delivery-replayed" title="last replayed {}">replayed{}</span>',
-            age(delivery.replayed_at),
+            f"{exact_time(delivery.replayed_at)} ({time_ago(delivery.replayed_at)})",
             times,
         )
 

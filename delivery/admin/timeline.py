@@ -16,9 +16,9 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 
 from cio_project.log_redaction import redact
+from cio_project.times import exact_time
 from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity
 from destinations.models import Destination
 
@@ -155,10 +155,6 @@ def timeline(term: str) -> Timeline:
     return Timeline(person, entries, cut)
 
 
-def clock(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%H:%M:%S")
-
-
 def event_entry(event: Event, deliveries: list[Delivery]) -> Entry:
     name = f" “{event.event_name}”" if event.event_name else ""
     first = next((delivery for delivery in deliveries if delivery.event_id == event.pk), None)
@@ -239,7 +235,7 @@ def attempt_step(attempt: DeliveryAttempt) -> Step:
     else:
         answer = redact(attempt.error or sent.error) or "no answer"
     took = f" in {sent.duration_ms} ms" if sent.duration_ms is not None else ""
-    return Step(sent.started_at, f"sent {clock(sent.started_at)}: {answer}{took} ({attempt.outcome})")
+    return Step(sent.started_at, f"sent {exact_time(sent.started_at)}: {answer}{took} ({attempt.outcome})")
 
 
 def message_entries(activity: list[MessageActivity], names: dict[int, str]) -> list[Entry]:
@@ -273,7 +269,7 @@ def message_entry(rows: list[MessageActivity], names: dict[int, str]) -> Entry:
     first = rows[0]
     steps = []
     for row in rows:
-        words = f"{row.metric.replace('_', ' ')} {clock(row.occurred_at)}"
+        words = f"{row.metric.replace('_', ' ')} {exact_time(row.occurred_at)}"
         steps.append(Step(row.occurred_at, f"{words}: {row.reason}" if row.reason else words))
     return Entry(
         kind="message",

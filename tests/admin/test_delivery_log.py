@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cio_project.times import exact_time
 from delivery.models import Delivery
 from destinations.models import Source
 from tests.admin.log_fixtures import LOG_URL, ago
@@ -49,7 +50,9 @@ def test_each_row_shows_what_happened_to_the_delivery(admin_client):
     # Then its row says so, column by column
     assert response.status_code == 200
     (row,) = rows(response)
-    expected = "Failed track Order Completed ann Customer.io US web app 3 400 3 minutes ago replayed"
+    received = exact_time(failed.created_at)
+    expected = f"Failed track Order Completed ann Customer.io US web app 3 400 {received} (3 min ago) "
+    expected += "replayed"
     assert row == f"{failed.pk} {expected}"
     # And the status is a red badge
     assert '<span class="delivery-badge delivery-failed">Failed</span>' in response.content.decode()
