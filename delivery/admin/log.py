@@ -22,15 +22,17 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from cio_project.times import exact_time, moment_html, time_ago
+from delivery.admin import links
 from delivery.admin.detail import detail_context
 from delivery.admin.display import badge
 from delivery.admin.listing import (
     LogChangeList,
     LogPaginator,
+    LogSearch,
     MessageTypeFilter,
     ReceivedFilter,
+    log_search,
     page_paginator,
-    search_filter,
 )
 from delivery.engine.replay import REPLAYABLE, replay
 from delivery.models import Delivery
@@ -46,7 +48,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "status_badge",
         "message_type",
         "event_name",
-        "person",
+        "person_link",
         "destination_name",
         "source_name",
         "attempt_count",
@@ -59,12 +61,13 @@ class DeliveryAdmin(admin.ModelAdmin):
     # The search box needs a field listed; get_search_results decides what a term matches.
     search_fields = ("person",)
     search_help_text = (
-        "Exact match, case-sensitive: a user id or anonymous id (with the deliveries filed under the "
-        "user id that anonymous id was identified as), an email address (the deliveries of the people "
-        "who have it), an event or page name, or a messageId."
+        "The start of a user id or anonymous id (jane finds jane-42; an anonymous id also finds the "
+        "user id it was identified as), of an event or page name, or of a messageId, case-sensitive; "
+        "or an email address, whatever its case (the deliveries of the people who have it)."
     )
     ordering = ("-id",)
-    sortable_by = ()
+    # Received only: id order is received order, so either direction is an index read (LogChangeList).
+    sortable_by = ("received",)
     list_per_page = 100
     show_full_result_count = False
     # Facet counts are a COUNT per filter choice over the whole log: too dear at a million rows.
@@ -114,7 +117,14 @@ class DeliveryAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(search_filter(term)), False
+        return queryset.filter(self.search_of(request, term).condition), False
+
+    def search_of(self, request: HttpRequest, term: str) -> LogSearch:
+        """The request's search, worked out once for the list and for the page's explanation of it."""
+        search = getattr(request, "delivery_log_search", None)
+        if search is None or search.term != term:
+            search = request.delivery_log_search = log_search(term)
+        return search
 
     @admin.display(description="status")
     def status_badge(self, delivery: Delivery) -> str:
@@ -128,7 +138,17 @@ class DeliveryAdmin(admin.ModelAdmin):
     def source_name(self, delivery: Delivery) -> str:
         return delivery.source.name
 
-    @admin.display(description="received")
+    @admin.display(description="person")
+    def person_link(self, delivery: Delivery) -> str:
+        if not delivery.person:
+            return ""
+        return format_html(
+            '<a href="{}" title="Everything about this person">{}</a>',
+            links.person_url(delivery.person),
+            delivery.person,
+        )
+
+    @admin.display(description="received", ordering="id")
     def received(self, delivery: Delivery) -> str:
         return moment_html(delivery.created_at)
 

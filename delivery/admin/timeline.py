@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from cio_project.log_redaction import redact
 from cio_project.times import exact_time
-from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity
+from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity, normal_email
 from destinations.models import Destination
 
 # Each kind of row is read newest first up to this many; the page says when a kind was cut.
@@ -95,8 +95,10 @@ class Timeline:
 def find_person(term: str) -> Person:
     """The identifiers that belong with `term`, read from stored activity and events."""
     term = term.strip()
-    ids, emails, cio_ids = {term}, {term} if "@" in term else set(), {term}
-    reported = MessageActivity.objects.filter(Q(customer_id=term) | Q(email=term) | Q(cio_id=term))
+    # Emails are stored lowercased (normal_email), so one typed in any case is still an equality.
+    email = normal_email(term) if "@" in term else ""
+    ids, emails, cio_ids = {term}, {email} - {""}, {term}
+    reported = MessageActivity.objects.filter(Q(customer_id=term) | Q(email=email or term) | Q(cio_id=term))
     for customer_id, email, cio_id in reported.values_list("customer_id", "email", "cio_id").distinct()[
         :FANOUT
     ]:

@@ -160,13 +160,14 @@ class TestFilters:
 class TestSearch:
     def test_help_text_says_what_a_term_matches(self, admin_client):
         page = admin_client.get(LOG_URL).content.decode()
-        assert "Exact match, case-sensitive: a user id or anonymous id" in page
-        assert "an email address" in page and "an event or page name, or a messageId" in page
+        assert "The start of a user id or anonymous id (jane finds jane-42" in page
+        assert "of an event or page name, or of a messageId, case-sensitive" in page
+        assert "or an email address, whatever its case" in page
 
     def test_by_user_id(self, admin_client):
         destination = make_destination()
         ann = [make_delivery(destination, message(user_id="ann")) for _ in range(2)]
-        make_delivery(destination, message(user_id="anne"))
+        make_delivery(destination, message(user_id="bob"))
         assert listed_ids(admin_client.get(LOG_URL, {"q": "ann"})) == [ann[1].pk, ann[0].pk]
 
     def test_by_anonymous_id_finds_the_person_it_became(self, admin_client):
@@ -202,10 +203,12 @@ class TestSearch:
         make_delivery(destination)
         assert listed_ids(admin_client.get(LOG_URL, {"q": " 3d9c-msg "})) == [wanted.pk]
 
-    def test_is_an_exact_match(self, admin_client):
-        make_delivery(make_destination(), message(user_id="ann", event="Paid"))
-        for partial in ("an", "Pai", "paid"):
-            assert listed_ids(admin_client.get(LOG_URL, {"q": partial})) == []
+    def test_ids_and_names_match_by_their_start_and_case(self, admin_client):
+        wanted = make_delivery(make_destination(), message(user_id="ann", event="Paid"))
+        for prefix in ("an", "Pai", "ann", "Paid"):
+            assert listed_ids(admin_client.get(LOG_URL, {"q": prefix})) == [wanted.pk]
+        for other in ("paid", "ANN", "nn", "aid", "anna"):
+            assert listed_ids(admin_client.get(LOG_URL, {"q": other})) == []
 
 
 class TestCost:
