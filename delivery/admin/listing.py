@@ -112,7 +112,13 @@ class ReceivedFilter(admin.SimpleListFilter):
             messages.error(request, error)
         # The range's inputs, as given, each with its error.
         self.fields = [
-            {"name": name, "label": label, "value": given.get(name, ""), "error": errors.get(name, "")}
+            {
+                "name": name,
+                "label": label,
+                # A bound that reads is shown as the admin writes times; one that does not, as given.
+                "value": exact_time(self.range[name]) if name in self.range else given.get(name, ""),
+                "error": errors.get(name, ""),
+            }
             for name, label in self.BOUNDS.items()
         ]
         # The rest of the query, kept by the range's form.

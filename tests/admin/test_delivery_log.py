@@ -51,7 +51,7 @@ def test_each_row_shows_what_happened_to_the_delivery(admin_client):
     assert response.status_code == 200
     (row,) = rows(response)
     received = exact_time(failed.created_at)
-    expected = f"Failed track Order Completed ann Customer.io US web app 3 400 {received} (3 min ago) "
+    expected = f"Failed track Order Completed ann Customer.io US web app 3, last 400 {received} (3 min ago) "
     expected += "replayed"
     assert row == f"{failed.pk} {expected}"
     # And the status is a red badge

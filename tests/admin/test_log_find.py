@@ -214,9 +214,10 @@ class TestReceivedWindow:
         inside = make_delivery(destination, received=now - timedelta(hours=2))
         make_delivery(destination, received=now - timedelta(hours=5))
         make_delivery(other, received=now - timedelta(hours=2))
+        since = (now - timedelta(hours=3)).replace(second=0)
         query = {
             "destination__id__exact": destination.pk,
-            "created_at__gte": (now - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M"),
+            "created_at__gte": since.strftime("%Y-%m-%d %H:%M"),
             "created_at__lt": exact_time(now - timedelta(hours=1)),
         }
         response = admin_client.get(LOG_URL, query)
@@ -224,6 +225,8 @@ class TestReceivedWindow:
         # The range's form carries the other filters
         form = response.content.decode().split('id="delivery-range"')[1].split("</form>")[0]
         assert f'name="destination__id__exact" value="{destination.pk}"' in form
+        # And shows the range as the admin writes times
+        assert f'value="{exact_time(since)}"' in form
 
     @pytest.mark.parametrize(
         ("query", "error"),
