@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"relay_times": "cio_project.templatetags.relay_times"},
         },
     },
 ]
@@ -157,6 +158,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times as cio_project/times.py writes them, wherever Django renders one itself.
+FORMAT_MODULE_PATH = ["cio_project.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -12,6 +12,16 @@ from django.db.models import Q
 from destinations.models import Destination, Source
 from destinations.track_api.answers import Outcome
 
+# On PostgreSQL, a LIKE 'prefix%' (the log's prefix search) can read a btree index only when the index
+# compares bytes: a "C" collation database does by default, any other needs this operator class. It
+# serves equality too, so the log's indexes that a prefix search reads use it instead of the default.
+PREFIX_OPCLASS = "varchar_pattern_ops"
+
+
+def normal_email(address: str) -> str:
+    """An email address as stored and searched: lowercased, so "Kim@Example.com" finds kim@example.com."""
+    return address.strip().lower()
+
 
 class Event(models.Model):
     """One message as accepted by the ingestion API, with fields filled in as the hosted services do."""
@@ -26,6 +36,7 @@ class Event(models.Model):
     type = models.CharField(max_length=16)
     user_id = models.CharField(max_length=255, blank=True, db_index=True)
     anonymous_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Lowercased (normal_email): a search is case-insensitive and still an indexed equality.
     email = models.CharField(max_length=255, blank=True, db_index=True)
     # The track event name, or the page/screen name: what a person searches the log for.
     event_name = models.CharField(max_length=255, blank=True, db_index=True)
@@ -46,7 +57,10 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "message_id"], name="event_unique_message_per_source"),
         ]
-        indexes = [models.Index(fields=["message_id"], name="event_message_id")]
+        indexes = [
+            # By messageId, exactly or by prefix (the log's search).
+            models.Index(fields=["message_id"], opclasses=[PREFIX_OPCLASS], name="event_message_id_prefix")
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.message_id}"
@@ -130,9 +144,18 @@ class Delivery(models.Model):
             models.Index(fields=["destination", "-id"], name="delivery_log_destination"),
             models.Index(fields=["source", "-id"], name="delivery_log_source"),
             models.Index(fields=["message_type", "-id"], name="delivery_log_message_type"),
-            models.Index(fields=["event_name", "-id"], name="delivery_log_event_name"),
+            # Event name and person are searched by prefix too (PREFIX_OPCLASS).
+            models.Index(
+                fields=["event_name", "-id"],
+                opclasses=[PREFIX_OPCLASS, "int8_ops"],
+                name="delivery_log_event_name_prefix",
+            ),
             # A person's deliveries, and the neighbours shown on a delivery's page.
-            models.Index(fields=["person", "destination", "-id"], name="delivery_log_person"),
+            models.Index(
+                fields=["person", "destination", "-id"],
+                opclasses=[PREFIX_OPCLASS, "int8_ops", "int8_ops"],
+                name="delivery_log_person_prefix",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -203,6 +226,7 @@ class MessageActivity(models.Model):
     # The person, as Customer.io names them: customer_id is the id the relay sends (userId).
     customer_id = models.CharField(max_length=255, blank=True)
     cio_id = models.CharField(max_length=255, blank=True)
+    # Lowercased (normal_email), as events' are, so a person's page matches them whatever the case.
     email = models.CharField(max_length=255, blank=True)
     # The address the message went to: an email address, a phone number, a device token...
     recipient = models.CharField(max_length=255, blank=True)

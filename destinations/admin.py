@@ -19,13 +19,13 @@ from django.shortcuts import redirect
 from django.template.defaultfilters import truncatechars
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from cio_project import admin_history
+from cio_project.times import moment_html
 from destinations.fields import EncryptedTextField
 from destinations.forms import DestinationForm, SourceForm, secret_state
 from destinations.models import Destination, Source
@@ -331,10 +331,9 @@ class DestinationAdmin(SecretsNeverShown, admin.ModelAdmin):
     def credentials_state(self, destination: Destination) -> str:
         if destination.credentials_rejected_at is None:
             return "—"
-        at = timezone.localtime(destination.credentials_rejected_at)
         return format_html(
             '<span class="cio-badge cio-badge-rejected">rejected</span> since {}',
-            at.strftime("%Y-%m-%d %H:%M"),
+            moment_html(destination.credentials_rejected_at),
         )
 
     @admin.display(description="activity")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views import View
 
+from cio_project.times import exact_time
 from delivery.admin import access, links, replaying
 from delivery.admin import backlog as stats
 from delivery.admin.activity import CHART_STATUSES, Activity, Bucket, activity, headlines, windows
@@ -89,7 +90,7 @@ def _segment(
 def _bucket_label(bucket: Bucket, hourly: bool) -> str:
     start = timezone.localtime(bucket.start)
     if hourly:
-        return f"{date_format(start, 'D j M, H:i')} to {date_format(timezone.localtime(bucket.end), 'H:i')}"
+        return f"{exact_time(bucket.start)} to {exact_time(bucket.end)}"
     return date_format(start, "l j F")
 
 

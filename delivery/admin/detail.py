@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -29,8 +30,10 @@ def detail_context(delivery: Delivery) -> dict[str, Any]:
         "destination_link": change_link("admin:destinations_destination_change", delivery.destination),
         "source_link": change_link("admin:destinations_source_change", delivery.source),
         "dashboard_url": reverse("admin:destination_dashboard", args=[delivery.destination_id]),
+        # Named as the log names it, so the tester cannot take it for an event id.
         "tester_url": reverse("admin:event_tester")
-        + f"?event={delivery.event_id}&destination={delivery.destination_id}",
+        + "?"
+        + urlencode({"event": f"delivery {delivery.pk}", "destination": delivery.destination_id}),
         "event": delivery.event,
         "event_json": pretty(delivery.event.payload),
         "requests": [pretty(request) for request in shown_requests(delivery.requests)],

@@ -1,4 +1,4 @@
-"""How the delivery log's pages show things: JSON to read (secrets masked), status badges, ages, links."""
+"""How the delivery log's pages show things: JSON to read (secrets masked), status badges, links."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 
 from cio_project.log_redaction import redact
 from delivery.models import Delivery
@@ -29,7 +28,3 @@ def badge(delivery: Delivery) -> str:
     return format_html(
         '<span class="delivery-badge delivery-{}">{}</span>', delivery.status, delivery.get_status_display()
     )
-
-
-def age(moment: Any) -> str:
-    return f"{timesince(moment, depth=1)} ago" if moment else "-"

@@ -21,16 +21,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from cio_project.times import exact_time, moment_html, time_ago
+from delivery.admin import links
 from delivery.admin.detail import detail_context
-from delivery.admin.display import age, badge
+from delivery.admin.display import badge
 from delivery.admin.error_groups import ReasonGroupFilter
 from delivery.admin.listing import (
     LogChangeList,
     LogPaginator,
+    LogSearch,
     MessageTypeFilter,
     ReceivedFilter,
+    log_search,
     page_paginator,
-    search_filter,
 )
 from delivery.admin.replaying import confirmation, perform, plural
 from delivery.engine.replay import REPLAYABLE, UNCHANGEABLE_WHY, is_replayable, plan
@@ -42,16 +45,16 @@ REPLAY_LIMIT = 10_000
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
+    # Type and name share a column, as do attempts and the last answer: the table fits at 1440 wide
+    # with the admin's sidebar and the filters open.
     list_display = (
         "id",
         "status_badge",
-        "message_type",
-        "event_name",
-        "person",
+        "event_summary",
+        "person_link",
         "destination_name",
         "source_name",
-        "attempt_count",
-        "last_status_code",
+        "attempts",
         "received",
         "replayed",
     )
@@ -60,12 +63,13 @@ class DeliveryAdmin(admin.ModelAdmin):
     # The search box needs a field listed; get_search_results decides what a term matches.
     search_fields = ("person",)
     search_help_text = (
-        "Exact match, case-sensitive: a user id or anonymous id (with the deliveries filed under the "
-        "user id that anonymous id was identified as), an email address (the deliveries of the people "
-        "who have it), an event or page name, or a messageId."
+        "The start of a user id or anonymous id (jane finds jane-42; an anonymous id also finds the "
+        "user id it was identified as), of an event or page name, or of a messageId, case-sensitive; "
+        "or an email address, whatever its case (the deliveries of the people who have it)."
     )
     ordering = ("-id",)
-    sortable_by = ()
+    # Received only: id order is received order, so either direction is an index read (LogChangeList).
+    sortable_by = ("received",)
     list_per_page = 100
     show_full_result_count = False
     # Facet counts are a COUNT per filter choice over the whole log: too dear at a million rows.
@@ -110,7 +114,14 @@ class DeliveryAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(search_filter(term)), False
+        return queryset.filter(self.search_of(request, term).condition), False
+
+    def search_of(self, request: HttpRequest, term: str) -> LogSearch:
+        """The request's search, worked out once for the list and for the page's explanation of it."""
+        search = getattr(request, "delivery_log_search", None)
+        if search is None or search.term != term:
+            search = request.delivery_log_search = log_search(term)
+        return search
 
     @admin.display(description="status")
     def status_badge(self, delivery: Delivery) -> str:
@@ -124,10 +135,31 @@ class DeliveryAdmin(admin.ModelAdmin):
     def source_name(self, delivery: Delivery) -> str:
         return delivery.source.name
 
-    @admin.display(description="received")
+    @admin.display(description="event")
+    def event_summary(self, delivery: Delivery) -> str:
+        return format_html(
+            '<span class="delivery-type">{}</span> {}', delivery.message_type, delivery.event_name
+        )
+
+    @admin.display(description="attempts")
+    def attempts(self, delivery: Delivery) -> str:
+        if delivery.last_status_code is None:
+            return str(delivery.attempt_count)
+        return f"{delivery.attempt_count}, last {delivery.last_status_code}"
+
+    @admin.display(description="person")
+    def person_link(self, delivery: Delivery) -> str:
+        if not delivery.person:
+            return ""
+        return format_html(
+            '<a href="{}" title="Everything about this person">{}</a>',
+            links.person_url(delivery.person),
+            delivery.person,
+        )
+
+    @admin.display(description="received", ordering="id")
     def received(self, delivery: Delivery) -> str:
-        moment = delivery.created_at
-        return format_html('<span title="{}">{}</span>', moment.isoformat(), age(moment))
+        return moment_html(delivery.created_at)
 
     @admin.display(description="replayed")
     def replayed(self, delivery: Delivery) -> str:
@@ -136,7 +168,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         times = "" if delivery.replay_count == 1 else f" {delivery.replay_count} times"
         return format_html(
             '<span class="delivery-replayed" title="last replayed {}">replayed{}</span>',
-            age(delivery.replayed_at),
+            f"{exact_time(delivery.replayed_at)} ({time_ago(delivery.replayed_at)})",
             times,
         )
 

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from delivery.admin import links
 from delivery.admin.listing import LogPaginator, page_paginator
 from delivery.admin.timeline import CHANNELS
-from delivery.models import MessageActivity
+from delivery.models import MessageActivity, normal_email
 
 # The metrics of Customer.io's reporting webhook reference, offered as filters without asking the table
 # (a DISTINCT over a million rows); a metric outside the list is still stored and searchable.
@@ -67,7 +67,7 @@ class MessageActivityAdmin(admin.ModelAdmin):
     list_display = ("occurred_at", "channel", "metric", "person_link", "recipient", "message_name", "reason")
     list_filter = ("destination", ChannelFilter, MetricFilter)
     search_fields = ("customer_id",)
-    search_help_text = "Exact match: a customer_id, an email address or a cio_id."
+    search_help_text = "Exact match: a customer_id or a cio_id, or an email address whatever its case."
     # The primary key's order is the order rows arrived in, and needs no index of its own.
     ordering = ("-id",)
     sortable_by = ()
@@ -94,7 +94,7 @@ class MessageActivityAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(Q(customer_id=term) | Q(email=term) | Q(cio_id=term)), False
+        return queryset.filter(Q(customer_id=term) | Q(email=normal_email(term)) | Q(cio_id=term)), False
 
     @admin.display(description="person")
     def person_link(self, row: MessageActivity) -> str:

@@ -32,6 +32,22 @@ NO_REQUEST = "The transformer makes no request for this event, so it would be re
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """What the engine would do with the event, in one sentence: the page's summary.
+
+    `outcome` is "filtered", "fail" or "send"; `headline` the words in bold, `detail` the rest.
+    """
+
+    outcome: str
+    headline: str
+    detail: str
+
+    @property
+    def sends(self) -> bool:
+        return self.outcome == "send"
+
+
+@dataclass(frozen=True)
 class RuleVerdict:
     name: str
     reason: str | None
@@ -71,6 +87,25 @@ class Preview:
     def no_request(self) -> str:
         return NO_REQUEST if not self.requests and self.failure is None else ""
 
+    @property
+    def verdict(self) -> Verdict:
+        """The engine's order: a filter rule stops the event before the transformer runs; then a
+        transform error fails it at once, without a request; else its requests are sent."""
+        if self.filtered_by:
+            return Verdict("filtered", "Would be filtered", self.filtered_by)
+        if self.failure is not None:
+            return Verdict(
+                "fail",
+                "Would fail at once, without a request",
+                f"{self.failure.title}: {self.failure.message}",
+            )
+        if not self.requests:
+            return Verdict("filtered", "Would be filtered", NO_REQUEST)
+        count = len(self.requests)
+        return Verdict(
+            "send", f"Would be sent as {count} request{'s' if count > 1 else ''}", _to(self.requests)
+        )
+
 
 def preview(message: dict[str, Any], destination: Destination) -> Preview:
     """Every filter rule's verdict, the engine's (the first reason), and the transformer's requests or error.
@@ -96,6 +131,14 @@ def shown(request: OutgoingRequest) -> ShownRequest:
         body="" if request.body is None else pretty(request.body),
         is_batch=request.is_batch,
         notes=request.notes,
+    )
+
+
+def _to(requests: list[ShownRequest]) -> str:
+    return (
+        "no filter rule stops it; "
+        + ", ".join(f"{request.method} {request.url}" for request in requests)
+        + "."
     )
 
 

@@ -7,6 +7,8 @@ opens the delivery it made.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -21,11 +23,15 @@ from delivery.admin import access, links
 from delivery.admin.preview import Preview, pretty, preview
 from delivery.admin.send_for_real import TESTER_SOURCE_NAME, Sent, as_ingested, send_for_real
 from delivery.ingestion.refusals import IngestError
-from delivery.models import Event
+from delivery.models import Delivery, Event
 from destinations.models import Destination
 
-# Event ids are bigint: a longer number is a messageId, never an id the database could be asked for.
-MAX_EVENT_ID = 2**63 - 1
+# Ids are bigint: a longer number is a messageId, never an id the database could be asked for.
+MAX_ID = 2**63 - 1
+# "delivery 306", "event 12" (also "delivery #306", "event:12"): a number said to be one kind of id.
+NAMED_ID = re.compile(r"(delivery|event)\s*[#:]?\s*(\d+)", re.IGNORECASE)
+# A messageId sent by more sources than this is listed as "one of" the newest few.
+MESSAGE_ID_MATCHES = 5
 JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 
 
@@ -52,7 +58,10 @@ class EventTesterForm(forms.Form):
         label="Or a stored event",
         required=False,
         max_length=Event._meta.get_field("message_id").max_length,
-        help_text="Its event id (as the delivery log shows it) or its messageId. It is previewed as stored.",
+        help_text=(
+            "What the delivery log shows: a delivery id (the number in its first column), or the event's "
+            'messageId; or a stored event\'s id, written "event 12". It is previewed as stored.'
+        ),
     )
 
     def clean_event(self) -> dict[str, Any] | None:
@@ -72,28 +81,9 @@ class EventTesterForm(forms.Form):
             raise forms.ValidationError(f"An event must be a JSON object ({{...}}); this is {kind}.")
         return value
 
-    def clean_stored_event(self) -> Event | None:
+    def clean_stored_event(self) -> StoredEvent | None:
         value = self.cleaned_data["stored_event"].strip()
-        if not value:
-            return None
-        if value.isdigit() and int(value) <= MAX_EVENT_ID:
-            event = Event.objects.filter(pk=int(value)).first()
-            if event is not None:
-                return event
-        matches = list(
-            Event.objects.filter(message_id=value).order_by("-id").values_list("id", flat=True)[:5]
-        )
-        if not matches:
-            raise forms.ValidationError(
-                f'No stored event has the id or messageId "{value}" '
-                "(delivered events are kept for the retention period)."
-            )
-        if len(matches) > 1:
-            ids = ", ".join(map(str, matches))
-            raise forms.ValidationError(
-                f'Several sources sent messageId "{value}": give the event id instead (one of {ids}).'
-            )
-        return Event.objects.get(pk=matches[0])
+        return find_stored_event(value) if value else None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -112,13 +102,48 @@ class EventTesterForm(forms.Form):
             except IngestError as error:
                 self.add_error("event", f"The ingestion API would refuse this event: {error.message}")
         else:
-            cleaned["message"] = stored.payload
+            cleaned["message"] = stored.event.payload
         return cleaned
 
     def raw_event(self) -> tuple[str, dict[str, Any]]:
         """The field the event came from, and the event as given (a stored one as it was stored)."""
         stored = self.cleaned_data["stored_event"]
-        return ("stored_event", stored.payload) if stored else ("event", self.cleaned_data["event"])
+        return ("stored_event", stored.event.payload) if stored else ("event", self.cleaned_data["event"])
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: Event
+    named_as: str  # how the value given was read: "delivery 306 (event 12)", "messageId m-1 (event 12)"
+
+
+def find_stored_event(value: str) -> StoredEvent:
+    """The stored event that `value` names, first of: a delivery id (the log's first column), an event id,
+    a messageId. "delivery N" or "event N" says which a number is; the page says how it was read."""
+    named = NAMED_ID.fullmatch(value)
+    kind, number = (named[1].lower(), named[2]) if named else (None, value)
+    if number.isdigit() and int(number) <= MAX_ID:
+        if kind in (None, "delivery"):
+            delivery = Delivery.objects.filter(pk=int(number)).select_related("event").first()
+            if delivery is not None:
+                return StoredEvent(delivery.event, f"delivery {number} (event {delivery.event_id})")
+        if kind in (None, "event"):
+            event = Event.objects.filter(pk=int(number)).first()
+            if event is not None:
+                return StoredEvent(event, f"event {number}")
+    sent = Event.objects.filter(message_id=value).order_by("-id")
+    matches = [] if kind else list(sent[:MESSAGE_ID_MATCHES])
+    if len(matches) > 1:
+        ids = ", ".join(str(event.pk) for event in matches)
+        raise forms.ValidationError(
+            f'Several sources sent messageId "{value}": give the event id instead (one of {ids}).'
+        )
+    if not matches:
+        raise forms.ValidationError(
+            f'No delivery, stored event or messageId is "{value}" (a delivery id is the number in the '
+            "log's first column; delivered events are kept for the retention period)."
+        )
+    return StoredEvent(matches[0], f"messageId {value} (event {matches[0].pk})")
 
 
 class EventTesterView(View):
@@ -176,6 +201,7 @@ class EventTesterView(View):
             "message": message,
             "can_send": access.can_send(request.user),
             "tester_source": TESTER_SOURCE_NAME,
+            "stored": form.cleaned_data.get("stored_event") if result is not None else None,
         }
         return TemplateResponse(request, self.template_name, context)
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 
 from cio_project.log_redaction import redact
-from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity
+from cio_project.times import exact_time
+from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity, normal_email
 from destinations.models import Destination
 
 # Each kind of row is read newest first up to this many; the page says when a kind was cut.
@@ -95,8 +95,10 @@ class Timeline:
 def find_person(term: str) -> Person:
     """The identifiers that belong with `term`, read from stored activity and events."""
     term = term.strip()
-    ids, emails, cio_ids = {term}, {term} if "@" in term else set(), {term}
-    reported = MessageActivity.objects.filter(Q(customer_id=term) | Q(email=term) | Q(cio_id=term))
+    # Emails are stored lowercased (normal_email), so one typed in any case is still an equality.
+    email = normal_email(term) if "@" in term else ""
+    ids, emails, cio_ids = {term}, {email} - {""}, {term}
+    reported = MessageActivity.objects.filter(Q(customer_id=term) | Q(email=email or term) | Q(cio_id=term))
     for customer_id, email, cio_id in reported.values_list("customer_id", "email", "cio_id").distinct()[
         :FANOUT
     ]:
@@ -153,10 +155,6 @@ def timeline(term: str) -> Timeline:
     ]
     entries.sort(key=lambda entry: (entry.time, *entry.tie_break))
     return Timeline(person, entries, cut)
-
-
-def clock(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%H:%M:%S")
 
 
 def event_entry(event: Event, deliveries: list[Delivery]) -> Entry:
@@ -239,7 +237,7 @@ def attempt_step(attempt: DeliveryAttempt) -> Step:
     else:
         answer = redact(attempt.error or sent.error) or "no answer"
     took = f" in {sent.duration_ms} ms" if sent.duration_ms is not None else ""
-    return Step(sent.started_at, f"sent {clock(sent.started_at)}: {answer}{took} ({attempt.outcome})")
+    return Step(sent.started_at, f"sent {exact_time(sent.started_at)}: {answer}{took} ({attempt.outcome})")
 
 
 def message_entries(activity: list[MessageActivity], names: dict[int, str]) -> list[Entry]:
@@ -273,7 +271,7 @@ def message_entry(rows: list[MessageActivity], names: dict[int, str]) -> Entry:
     first = rows[0]
     steps = []
     for row in rows:
-        words = f"{row.metric.replace('_', ' ')} {clock(row.occurred_at)}"
+        words = f"{row.metric.replace('_', ' ')} {exact_time(row.occurred_at)}"
         steps.append(Step(row.occurred_at, f"{words}: {row.reason}" if row.reason else words))
     return Entry(
         kind="message",

@@ -14,7 +14,7 @@ from typing import Any
 
 from delivery.engine.filters import integrations_exclusion
 from delivery.ingestion.sources import SourceRef
-from delivery.models import Delivery, Event
+from delivery.models import Delivery, Event, normal_email
 from destinations.customerio.message import person_key
 
 # The copied, searchable columns are CharField(max_length=255); the payload keeps the full value.
@@ -61,11 +61,11 @@ def _record_identifier(message: dict, key: str) -> Any:
 
 def email(message: dict) -> str:
     if message["type"] == "record":
-        return _text(_record_identifier(message, "email"))
+        return normal_email(_text(_record_identifier(message, "email")))
     context_traits = (message.get("context") or {}).get("traits")
     for holder in (message.get("traits"), context_traits, message.get("properties")):
         if isinstance(holder, dict) and isinstance(holder.get("email"), str):
-            return _text(holder["email"])
+            return normal_email(_text(holder["email"]))
     return ""
 
 

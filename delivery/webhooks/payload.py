@@ -19,6 +19,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from delivery.models import normal_email
+
 # Customer.io's message ids; numbers in the body, kept as text.
 MESSAGE_IDS = ("campaign_id", "action_id", "broadcast_id", "newsletter_id", "transactional_message_id")
 # Names Customer.io or a proxy in front of it may add; the first present names the message.
@@ -52,7 +54,7 @@ def activity_fields(body: bytes) -> dict[str, Any]:
         "occurred_at": _timestamp(document.get("timestamp")),
         "customer_id": _text(data.get("customer_id")) or _text(identifiers.get("id")),
         "cio_id": _text(identifiers.get("cio_id")),
-        "email": email,
+        "email": normal_email(email),
         "recipient": _text(data.get("recipient")) or email,
         "cio_delivery_id": _text(data.get("delivery_id")),
         **{name: _text(data.get(name))[:32] for name in MESSAGE_IDS},

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from cio_project.times import exact_time
 from destinations.admin import SecretsNeverShown
 from destinations.warehouse.connection import describe
 from destinations.warehouse.forms import WarehouseSourceForm
@@ -92,7 +93,7 @@ class WarehouseSourceAdmin(SecretsNeverShown, admin.ModelAdmin):
                 (
                     reverse("admin:warehouse_syncrun_change", args=[run.pk]),
                     run.pk,
-                    run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    exact_time(run.started_at),
                     progress_bar(run),
                     f"{run.rows_read} read, {run.rows_new} new, {run.rows_changed} changed, "
                     f"{run.rows_removed} removed, {run.rows_failed} failed",

@@ -163,8 +163,9 @@ def test_it_links_to_the_event_tester_and_the_destinations_dashboard(admin_clien
     delivery = make_delivery(make_destination())
     # When a person opens it
     content = html.unescape(admin_client.get(detail_url(delivery)).content.decode())
-    # Then they can try the same event against the destination, and see how the destination is doing
-    tester = f"/admin/tools/event-tester/?event={delivery.event_id}&destination={delivery.destination_id}"
+    # Then they can try the same event against the destination (named by this delivery's id, which the
+    # tester cannot mistake for an event id), and see how the destination is doing
+    tester = f"/admin/tools/event-tester/?event=delivery+{delivery.pk}&destination={delivery.destination_id}"
     assert f'href="{tester}"' in content
     assert f'href="/admin/dashboard/{delivery.destination_id}/"' in content
 

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cio_project.times import exact_time
 from delivery.models import Delivery
 from destinations.models import Source
 from tests.admin.log_fixtures import LOG_URL, ago
@@ -49,7 +50,9 @@ def test_each_row_shows_what_happened_to_the_delivery(admin_client):
     # Then its row says so, column by column
     assert response.status_code == 200
     (row,) = rows(response)
-    expected = "Failed track Order Completed ann Customer.io US web app 3 400 3 minutes ago replayed"
+    received = exact_time(failed.created_at)
+    expected = f"Failed track Order Completed ann Customer.io US web app 3, last 400 {received} (3 min ago) "
+    expected += "replayed"
     assert row == f"{failed.pk} {expected}"
     # And the status is a red badge
     assert '<span class="delivery-badge delivery-failed">Failed</span>' in response.content.decode()
@@ -157,13 +160,14 @@ class TestFilters:
 class TestSearch:
     def test_help_text_says_what_a_term_matches(self, admin_client):
         page = admin_client.get(LOG_URL).content.decode()
-        assert "Exact match, case-sensitive: a user id or anonymous id" in page
-        assert "an email address" in page and "an event or page name, or a messageId" in page
+        assert "The start of a user id or anonymous id (jane finds jane-42" in page
+        assert "of an event or page name, or of a messageId, case-sensitive" in page
+        assert "or an email address, whatever its case" in page
 
     def test_by_user_id(self, admin_client):
         destination = make_destination()
         ann = [make_delivery(destination, message(user_id="ann")) for _ in range(2)]
-        make_delivery(destination, message(user_id="anne"))
+        make_delivery(destination, message(user_id="bob"))
         assert listed_ids(admin_client.get(LOG_URL, {"q": "ann"})) == [ann[1].pk, ann[0].pk]
 
     def test_by_anonymous_id_finds_the_person_it_became(self, admin_client):
@@ -199,10 +203,12 @@ class TestSearch:
         make_delivery(destination)
         assert listed_ids(admin_client.get(LOG_URL, {"q": " 3d9c-msg "})) == [wanted.pk]
 
-    def test_is_an_exact_match(self, admin_client):
-        make_delivery(make_destination(), message(user_id="ann", event="Paid"))
-        for partial in ("an", "Pai", "paid"):
-            assert listed_ids(admin_client.get(LOG_URL, {"q": partial})) == []
+    def test_ids_and_names_match_by_their_start_and_case(self, admin_client):
+        wanted = make_delivery(make_destination(), message(user_id="ann", event="Paid"))
+        for prefix in ("an", "Pai", "ann", "Paid"):
+            assert listed_ids(admin_client.get(LOG_URL, {"q": prefix})) == [wanted.pk]
+        for other in ("paid", "ANN", "nn", "aid", "anna"):
+            assert listed_ids(admin_client.get(LOG_URL, {"q": other})) == []
 
 
 class TestCost:

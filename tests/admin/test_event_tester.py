@@ -18,7 +18,7 @@ from destinations.customerio import transform
 from destinations.models import Source
 from destinations.rudderstack_config import transform_config
 from destinations.track_api import transport
-from tests.support.factories import make_destination, make_source, secret_forms, store_event
+from tests.support.factories import make_delivery, make_destination, make_source, secret_forms, store_event
 
 pytest_plugins = ["tests.admin.tools_fixtures"]
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,11 @@ def test_preview_shows_the_exact_requests_and_sends_nothing(superuser_client, fa
     if api_version == "v2":
         assert all(request["url"] == fakes.us.url + "/api/v2/batch" for request in requests)
     assert "Preview: nothing was sent" in page_text(response)
-    assert "Would be sent:" in page_text(response)
+    count = len(requests)
+    assert (
+        f"Would be sent as {count} request{'s' if count > 1 else ''}: no filter rule stops it"
+        in page_text(response)
+    )
     # And nothing reached Customer.io, and nothing was stored
     assert fakes.received() == 0
     assert not Event.objects.exists() and not Delivery.objects.exists()
@@ -232,9 +236,16 @@ def test_the_delivery_log_can_link_straight_to_a_preview(superuser_client, fakes
         ),
         ('{"type": "track", "event": "X"}', "", "event", "neither userId nor anonymousId is set"),
         ("", "", "event", "Paste an event here, or give a stored event's id or messageId below."),
-        ("", "999999", "stored_event", 'No stored event has the id or messageId "999999"'),
-        ("", "9" * 40, "stored_event", "No stored event has the id or messageId"),
-        ("", "nope", "stored_event", 'No stored event has the id or messageId "nope"'),
+        ("", "999999", "stored_event", 'No delivery, stored event or messageId is "999999"'),
+        ("", "9" * 40, "stored_event", "No delivery, stored event or messageId is"),
+        ("", "nope", "stored_event", 'No delivery, stored event or messageId is "nope"'),
+        (
+            "",
+            "delivery 999999",
+            "stored_event",
+            'No delivery, stored event or messageId is "delivery 999999"',
+        ),
+        ("", "event 99999999999999999999999", "stored_event", "No delivery, stored event or messageId"),
         ('{"type": "identify", "userId": "a"}', "1", "stored_event", "not both"),
     ],
 )
@@ -306,8 +317,8 @@ def test_send_for_real_stores_the_event_with_one_pending_delivery_and_opens_it(
 def test_sending_the_same_event_twice_stores_two_events(superuser_client, fakes, rings):
     destination = make_destination()
     stored = store_event(destination.sources.first(), {**MESSAGES["identify"], "messageId": "same"})
-    first = send(superuser_client, destination.pk, stored=str(stored.pk))
-    second = send(superuser_client, destination.pk, stored=str(stored.pk))
+    first = send(superuser_client, destination.pk, stored=f"event {stored.pk}")
+    second = send(superuser_client, destination.pk, stored=f"event {stored.pk}")
     assert first.status_code == second.status_code == 302
     tester = Source.objects.get(name="Event tester")
     message_ids = sorted(Event.objects.filter(source=tester).values_list("message_id", flat=True))
@@ -349,3 +360,76 @@ def test_the_admin_index_links_to_the_tools(superuser_client):
     assert f'href="{reverse("admin:event_tester")}"' in page
     assert f'href="{reverse("admin:dashboards")}"' in page
     assert "cio-relay" in page
+
+
+def test_a_stored_event_is_found_by_what_the_log_shows(superuser_client, fakes):
+    # Given a stored event and its delivery, as the log lists it (the delivery id in the first column)
+    destination = make_destination()
+    delivery = make_delivery(destination, {**MESSAGES["track"], "messageId": "m-log"})
+    event = delivery.event
+    log = superuser_client.get("/admin/delivery/delivery/").content.decode()
+    assert f'<a href="/admin/delivery/delivery/{delivery.pk}/change/">{delivery.pk}</a>' in log
+    # When it is given as the delivery id, "delivery N", its messageId, or "event N"
+    for reference in (str(delivery.pk), f"delivery {delivery.pk}", f"Delivery #{delivery.pk}", "m-log"):
+        response = preview(superuser_client, destination.pk, stored=reference)
+        # Then that event is previewed, as stored
+        assert response.context["form"].errors == {}, (reference, response.context["form"].errors)
+        assert json.loads(response.context["message"]) == event.payload
+    response = preview(superuser_client, destination.pk, stored=f"event {event.pk}")
+    assert json.loads(response.context["message"]) == event.payload
+
+
+def test_a_number_is_read_as_a_delivery_id_first_and_the_page_says_so(superuser_client, fakes):
+    # Given event B, and a delivery of event A whose id is B's id
+    destination = make_destination()
+    source = destination.sources.first()
+    other = store_event(source, {**MESSAGES["identify"], "messageId": "m-b"})
+    delivery = make_delivery(destination, {**MESSAGES["track"], "messageId": "m-a"}, id=other.pk)
+    assert delivery.pk == other.pk and delivery.event_id != other.pk
+    # When the bare number is given, it is read as the log reads it: the delivery's event
+    response = preview(superuser_client, destination.pk, stored=str(other.pk))
+    assert json.loads(response.context["message"]) == delivery.event.payload
+    # And the page says how it read it
+    said = f"The stored event of delivery {delivery.pk} (event {delivery.event_id}), as it was stored."
+    assert said in page_text(response)
+    # And "event N" picks the other
+    by_event = preview(superuser_client, destination.pk, stored=f"event {other.pk}")
+    assert json.loads(by_event.context["message"]) == other.payload
+    assert f"The stored event of event {other.pk}, as it was stored." in page_text(by_event)
+
+
+VERDICT_CASES = {
+    "sent": ({}, MESSAGES["track"], "send", "Would be sent as 1 request: no filter rule stops it; POST "),
+    "failed": (
+        {},
+        {"type": "identify", "anonymousId": "a-1"},
+        "fail",
+        "Would fail at once, without a request:",
+    ),
+    "filtered and failing": (
+        {"enabled": False},
+        {"type": "identify", "anonymousId": "a-1"},
+        "filtered",
+        "Would be filtered: Filtered: the destination was disabled",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(VERDICT_CASES))
+def test_the_summary_verdict_agrees_with_the_result(superuser_client, fakes, case):
+    fields, event, outcome, summary = VERDICT_CASES[case]
+    # Given an event that a destination would send, fail at once, or filter before it could fail
+    response = preview(superuser_client, make_destination(**fields).pk, event)
+    text = page_text(response)
+    # Then the page gives one verdict, the engine's, at the top
+    assert response.context["preview"].verdict.outcome == outcome
+    verdict = re.search(r'id="tester-verdict">(.*?)</p>', response.content.decode(), re.S)[1]
+    assert page_text_of(verdict).startswith(summary), page_text_of(verdict)
+    assert text.count("Would be sent") + text.count("Would fail") + text.count("Would be filtered") == 1
+    # And a failing event is never said to be sent
+    if outcome != "send":
+        assert "Would be sent" not in text
+
+
+def page_text_of(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())

@@ -1,8 +1,8 @@
 import json
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
+from cio_project.times import exact_time
 from delivery.admin.timeline import LIMIT, timeline
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Nothing is stored about {options['id']!r}.")
             return
         for entry in story.entries:
-            when = timezone.localtime(entry.time).strftime("%Y-%m-%d %H:%M:%S")
+            when = exact_time(entry.time)
             where = f" [{entry.destination}]" if entry.destination else ""
             self.stdout.write(f"{when} {entry.kind}{where}: {entry.summary}")
             for step in entry.steps if entry.kind == "delivery" else ():
