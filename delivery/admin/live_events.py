@@ -41,10 +41,21 @@ def shown_time(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i:s T")
 
 
+def newest_first(source: int | OuterRef) -> QuerySet[Event]:
+    """A source's events, newest first, read from the (source, -id) index whatever the planner guesses.
+
+    With `source_id = X ORDER BY id DESC`, PostgreSQL may instead walk the primary key backwards until
+    it has met enough of the source's events: quick for a busy source, the whole table for one that
+    sent nothing lately (and inside the sources list's subquery it cannot even tell which source it
+    is). Written as a range of one source ordered by (source_id, id), only that index yields the order
+    without sorting every event of the source, so both databases read just the rows shown.
+    """
+    return Event.objects.filter(source_id__gte=source, source_id__lte=source).order_by("source_id", "-id")
+
+
 def last_event_received() -> Subquery:
     """For Source querysets: the newest event's received_at, one index probe per source."""
-    newest = Event.objects.filter(source=OuterRef("pk")).order_by("-id").values("received_at")[:1]
-    return Subquery(newest)
+    return Subquery(newest_first(OuterRef("pk")).values("received_at")[:1])
 
 
 def event_page(
@@ -52,13 +63,13 @@ def event_page(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The source's newest `limit` events (older than `before`, or newer than `after`), newest first,
     and whether there are more beyond them."""
-    events = Event.objects.filter(source_id=source_id)
+    events = newest_first(source_id)
     if before is not None:
         events = events.filter(id__lt=before)
     if after is not None:
         events = events.filter(id__gt=after)
     fields = ["id", "received_at", "type", "event_name", "user_id", "anonymous_id", "message_id"]
-    found = list(events.order_by("-id").values(*fields, "duplicates_dropped")[: limit + 1])
+    found = list(events.values(*fields, "duplicates_dropped")[: limit + 1])
     page = found[:limit]
     routed: dict[int, Counter] = {row["id"]: Counter() for row in page}
     statuses = Delivery.objects.filter(event_id__in=list(routed)).values_list("event_id", "status")
