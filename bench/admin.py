@@ -123,6 +123,14 @@ PAGES = [
     Page("destination settings", "/admin/destinations/destination/{big_destination}/change/"),
     Page("source list", "/admin/destinations/source/"),
     Page("source page", "/admin/destinations/source/{source}/change/"),
+    Page("live events page", "/admin/live/source/{source}/"),
+    Page("live events: newest", "/admin/live/source/{source}/events.json"),
+    Page("live events: older page", "/admin/live/source/{source}/events.json?before={middle_event}"),
+    Page("live events: poll", "/admin/live/source/{source}/events.json?after={newest_event}"),
+    Page("live events: quiet source", "/admin/live/source/{quiet_source}/events.json"),
+    Page("live events: payload", "/admin/live/source/{source}/events/{newest_event}.json"),
+    Page("live events: refused", "/admin/live/source/{source}/refused.json"),
+    Page("live events: unknown source", "/admin/live/unknown-source/refused.json"),
 ]
 
 
@@ -149,6 +157,9 @@ class Fixtures:
     error_group: str
     error_group_query: str
     failed_with_later: int
+    quiet_source: int
+    newest_event: int
+    middle_event: int
     # The log's Received header link, oldest first: read from the page itself.
     oldest_first: str = ""
     first_page_ids: list[str] = field(default_factory=list)
@@ -167,12 +178,14 @@ def configure(url: str) -> None:
 
 # --- Loading a month of traffic --------------------------------------------------------------
 
-# One event per row of generate_series; its delivery goes to one of three destinations (80/19/1%),
-# with a status drawn independently (90% delivered, 5% filtered, 3% failed, 1% retrying, 1% pending).
+# One event per row of generate_series (the first 20 from a quiet source that sent nothing since, whose
+# live events must not walk the others' to be found); its delivery goes to one of three destinations
+# (80/19/1%), with a status drawn independently (90% delivered, 5% filtered, 3% failed, 1% retrying, 1%
+# pending).
 EVENTS_SQL = """
 INSERT INTO delivery_event (id, source_id, message_id, type, user_id, anonymous_id, email, event_name,
                             payload, received_at, duplicates_dropped)
-SELECT i, CASE WHEN i % 4 = 0 THEN %(web)s ELSE %(server)s END,
+SELECT i, CASE WHEN i <= 20 THEN %(quiet)s WHEN i % 4 = 0 THEN %(web)s ELSE %(server)s END,
        'msg-' || i, t.type,
        CASE WHEN i % 10 = 0 THEN '' ELSE 'user-' || (i % %(people)s) END,
        'anon-' || (i % %(people)s),
@@ -259,6 +272,28 @@ LATERAL (SELECT CASE i % 4 WHEN 0 THEN 'sent' WHEN 1 THEN 'delivered'
                      ELSE CASE WHEN i / 4 % 10 = 3 THEN 'bounced' ELSE 'opened' END END AS metric) AS m
 """
 
+# A month of refusals: every hour, for each source and the unknown one, a count of each of five
+# reasons; and as many examples as the ingestion API keeps (refused_requests.KEEP_PER_REASON each).
+REFUSAL_CODES = (
+    "('invalid_request', 400), ('invalid_write_key', 401), ('origin_not_allowed', 403), "
+    "('payload_too_large', 413), ('rate_limited', 429)"
+)
+REFUSAL_COUNTS_SQL = f"""
+INSERT INTO delivery_refusalcount (source_id, hour, status, code, count)
+SELECT s.id, date_trunc('hour', now()) - h * interval '1 hour', c.status, c.code, 1 + h % 7
+FROM generate_series(0, 30 * 24) AS h,
+     (VALUES {REFUSAL_CODES}) AS c(code, status),
+     (SELECT id FROM destinations_source UNION ALL SELECT NULL) AS s(id)
+"""
+REFUSED_REQUESTS_SQL = f"""
+INSERT INTO delivery_refusedrequest (source_id, received_at, status, code, message, method, path,
+  client_address, user_agent, body, body_bytes)
+SELECT s.id, now() - n * interval '1 minute', c.status, c.code, 'batch[3].event: track requires a string',
+       'POST', '/v1/batch', '203.0.113.7', 'analytics-python/2.4.0', repeat('x', 2048), 40000
+FROM generate_series(1, 50) AS n,
+     (VALUES {REFUSAL_CODES}) AS c(code, status),
+     (SELECT id FROM destinations_source UNION ALL SELECT NULL) AS s(id)
+"""
 CHUNK = 200_000
 
 
@@ -274,6 +309,7 @@ def load(rows: int, activity_rows: int) -> Fixtures:
     from destinations.models import Destination, Source
 
     web, server = Source.objects.create(name="web"), Source.objects.create(name="server")
+    quiet = Source.objects.create(name="quiet")
     big, middle, small = (
         Destination.objects.create(name=name, site_id="benchsite", api_key="0123456789abcdef0123")
         for name in ("Customer.io production", "Customer.io EU", "Customer.io sandbox")
@@ -282,7 +318,14 @@ def load(rows: int, activity_rows: int) -> Fixtures:
         destination.sources.add(web, server)
     start = timezone.now() - timedelta(days=30)
     step = 30 * 24 * 3600 * 1000 // rows
-    ids = {"web": web.pk, "server": server.pk, "big": big.pk, "middle": middle.pk, "small": small.pk}
+    ids = {
+        "web": web.pk,
+        "server": server.pk,
+        "quiet": quiet.pk,
+        "big": big.pk,
+        "middle": middle.pk,
+        "small": small.pk,
+    }
     with connection.cursor() as cursor:
         for first in range(1, rows + 1, CHUNK):
             bounds = {"first": first, "last": min(rows, first + CHUNK - 1)}
@@ -297,6 +340,8 @@ def load(rows: int, activity_rows: int) -> Fixtures:
             values = {**ids, **bounds, "people": PEOPLE, "start": start, "step": activity_step}
             cursor.execute(sql(ACTIVITY_SQL), values)
             print(f"  loaded {bounds['last']:,} of {activity_rows:,} message activity rows", flush=True)
+        cursor.execute(REFUSAL_COUNTS_SQL)
+        cursor.execute(REFUSED_REQUESTS_SQL)
         for table in (
             "delivery_event",
             "delivery_delivery",
@@ -354,6 +399,11 @@ def fixtures(rows: int, ids: dict[str, int]) -> Fixtures:
         .values_list("id", flat=True)
         .first()
         or 0,
+        quiet_source=ids["quiet"],
+        newest_event=Event.objects.filter(source_id=ids["web"])
+        .order_by("-id")
+        .values_list("id", flat=True)[0],
+        middle_event=rows // 2,
         first_page_ids=[
             str(pk) for pk in Delivery.objects.order_by("-id").values_list("id", flat=True)[:100]
         ],

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import URLPattern, path, reverse
 
-from delivery.admin import access
+from delivery.admin import access, live_events
 from delivery.admin.dashboards import DashboardsView, DestinationDashboardView, ErrorGroupReplayView
 from delivery.admin.person import PersonView
 from delivery.admin.tester import EventTesterView
@@ -45,6 +45,7 @@ class RelayAdminSite(admin.AdminSite):
                 self.admin_view(ErrorGroupReplayView.as_view(site=self)),
                 name="destination_error_group_replay",
             ),
+            *live_events.urls(self),
         ]
         # Before Django's own: its last pattern catches every URL it does not know.
         return tools + super().get_urls()

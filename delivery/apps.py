@@ -6,4 +6,8 @@ class DeliveryConfig(AppConfig):
     verbose_name = "Delivery log"
 
     def ready(self) -> None:
-        from delivery.admin import log, message_activity  # noqa: F401  (register their ModelAdmins)
+        from django.contrib import admin
+
+        from delivery.admin import log, message_activity, source_activity  # noqa: F401  (register their ModelAdmins)
+
+        source_activity.register(admin.site)

@@ -31,7 +31,8 @@ class Event(models.Model):
     # events sent to /v1/import/..., "import": true, so the log tells historical events from live ones.
     RELAY_KEY = "cioRelay"
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    # Indexed by the (source, -id) index below, and by the unique (source, message_id): both lead with it.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events", db_index=False)
     message_id = models.CharField(max_length=255)
     type = models.CharField(max_length=16)
     user_id = models.CharField(max_length=255, blank=True, db_index=True)
@@ -59,7 +60,10 @@ class Event(models.Model):
         ]
         indexes = [
             # By messageId, exactly or by prefix (the log's search).
-            models.Index(fields=["message_id"], opclasses=[PREFIX_OPCLASS], name="event_message_id_prefix")
+            models.Index(fields=["message_id"], opclasses=[PREFIX_OPCLASS], name="event_message_id_prefix"),
+            # A source's live events, newest first, and its last event received: a short backward range
+            # read of this index, however many events the source or the table holds.
+            models.Index(fields=["source", "-id"], name="event_source_newest"),
         ]
 
     def __str__(self) -> str:
@@ -266,3 +270,75 @@ class MessageActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} {self.metric} {self.event_id}"
+
+
+class RefusalCount(models.Model):
+    """How many ingestion requests were refused in one hour, for one source and one reason.
+
+    `source` is None for requests that name no source: a missing or unknown write key (the key offered
+    is never stored), or a body refused before the key in it could be read. One row per (source, hour,
+    status, code), counted up as refusals come (delivery/ingestion/refused_requests.py).
+    """
+
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, null=True, related_name="refusal_counts", db_index=False
+    )
+    hour = models.DateTimeField()
+    status = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=64)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # NULLs are distinct in a unique index: the unknown source has a partial index of its own.
+            models.UniqueConstraint(
+                fields=["source", "hour", "status", "code"],
+                condition=Q(source__isnull=False),
+                name="refusal_count_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["hour", "status", "code"],
+                condition=Q(source__isnull=True),
+                name="refusal_count_unique_unknown",
+            ),
+        ]
+        # Retention.
+        indexes = [models.Index(fields=["hour"], name="refusal_count_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.status} {self.code} at {self.hour:%Y-%m-%d %H:00}"
+
+
+class RefusedRequest(models.Model):
+    """One refused ingestion request, kept as an example of its reason: the newest few per source and
+    reason are kept (delivery/ingestion/refused_requests.py), so a flood cannot fill the database.
+
+    Never a write key: not the Authorization header, not the query string, and a `writeKey` in the
+    body is redacted from the cut body.
+    """
+
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, null=True, related_name="refused_requests", db_index=False
+    )
+    received_at = models.DateTimeField()
+    status = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=64)
+    # The message the client was answered with, naming the field (batch[3].event: ...).
+    message = models.TextField()
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    client_address = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    # The body as received (decompressed), cut to refused_requests.BODY_LIMIT characters, writeKey
+    # redacted; `body_bytes` is the size of the whole body as received (None: it was not read).
+    body = models.TextField(blank=True)
+    body_bytes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Trimming a source's reason to its newest examples, and listing a source's examples.
+            models.Index(fields=["source", "code", "-id"], name="refused_request_source_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code} at {self.received_at:%Y-%m-%d %H:%M:%S}"

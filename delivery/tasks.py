@@ -30,9 +30,13 @@ def sweep() -> None:
 
 @shared_task(name="delivery.tasks.delete_old_deliveries", ignore_result=True)
 def delete_old_deliveries() -> None:
-    """Every DELIVERY_RETENTION_INTERVAL_SECONDS (Celery beat): one batch of old deliveries and one of old
-    message activity, then again until neither has any left."""
-    deleted = sweeper.delete_old_deliveries(), sweeper.delete_old_message_activity()
+    """Every DELIVERY_RETENTION_INTERVAL_SECONDS (Celery beat): one batch of old deliveries, one of old
+    message activity and one of old refused requests, then again until none has any left."""
+    deleted = (
+        sweeper.delete_old_deliveries(),
+        sweeper.delete_old_message_activity(),
+        sweeper.delete_old_refusals(),
+    )
     if max(deleted) >= settings.DELIVERY_RETENTION_BATCH:
         delete_old_deliveries.delay()
 

@@ -50,6 +50,16 @@ class Rings(list):
         self.forced.append(force)
 
 
+@pytest.fixture(autouse=True)
+def refusals_counted_at_once(monkeypatch) -> None:
+    """In-process ingestion writes each refusal's count at once, with a fresh sampling state: outside
+    tests a timer thread writes counts within a second, which a test's transaction could not see."""
+    from delivery.ingestion import refused_requests
+
+    monkeypatch.setattr(refused_requests, "FLUSH_SECONDS", 0.0)
+    refused_requests.forget()
+
+
 @pytest.fixture
 def rings(monkeypatch) -> Rings:
     """Doorbell rings, recorded instead of sent as Celery messages."""

@@ -24,6 +24,11 @@ def can_view(user: User) -> bool:
     )
 
 
+def can_watch_sources(user: User) -> bool:
+    """A source's live events and refused requests: its events, and the deliveries they led to."""
+    return can_view(user) and _may_see(user, "destinations", "source")
+
+
 def can_send(user: User) -> bool:
     """Sending a test event for real creates a delivery, which is changing the delivery log."""
     return can_view(user) and user.has_perm("delivery.change_delivery")

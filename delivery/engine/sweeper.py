@@ -4,6 +4,7 @@ sweep(): release claims whose worker died and ring every destination that has du
 broker messages and long retry waits only ever delay a delivery. delete_old_deliveries(): the
 delivery log's retention, in batches; failed deliveries stay until a person deals with them.
 delete_old_message_activity(): the same retention for what Customer.io's reporting webhooks posted.
+delete_old_refusals(): the same for the ingestion API's refused requests, counted and kept as examples.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from django.utils import timezone
 
 from cio_project import metrics
 from delivery.engine import claims, doorbell
-from delivery.models import Delivery, DeliveryAttempt, Event, MessageActivity, SentRequest
+from delivery.models import (
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    MessageActivity,
+    RefusalCount,
+    RefusedRequest,
+    SentRequest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +103,24 @@ def delete_old_message_activity(now: datetime | None = None) -> int:
     if ids:
         MessageActivity.objects.filter(id__in=ids).delete()
     return len(ids)
+
+
+def delete_old_refusals(now: datetime | None = None) -> int:
+    """Delete one batch of refused-request examples and one of hourly refusal counts older than
+    DELIVERY_RETENTION_SECONDS. Returns the larger batch; a full batch means there may be more."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.DELIVERY_RETENTION_SECONDS)
+    batch = settings.DELIVERY_RETENTION_BATCH
+    # The examples are few (refused_requests keeps the newest per source and reason): no index needed.
+    examples = list(
+        RefusedRequest.objects.filter(received_at__lt=cutoff).values_list("id", flat=True)[:batch]
+    )
+    counts = list(
+        RefusalCount.objects.filter(hour__lte=cutoff - timedelta(hours=1))
+        .order_by("hour")
+        .values_list("id", flat=True)[:batch]
+    )
+    if examples:
+        RefusedRequest.objects.filter(id__in=examples).delete()
+    if counts:
+        RefusalCount.objects.filter(id__in=counts).delete()
+    return max(len(examples), len(counts))

@@ -14,6 +14,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from delivery.ingestion.refusals import InvalidWriteKey, OriginNotAllowed, SourceDisabled, StoreUnavailable
+from delivery.ingestion.refused_requests import note_offered_key
 from delivery.ingestion.sources import SourceRef, find_source
 from destinations.crypto import DecryptionError
 
@@ -54,6 +55,7 @@ def request_write_key(request: Request, *, read_body: bool = True) -> str | None
     if key is None and read_body:
         # Only now read the body: a request with a header is refused before its body is read.
         key = body_write_key(request)
+    note_offered_key(request, key)
     return key
 
 
@@ -73,9 +75,11 @@ def authorized_source(key: str | None, origin: str | None, *, disabled_ok: bool 
     if source is None:
         raise InvalidWriteKey(INVALID_WRITE_KEY)
     if not source.enabled and not disabled_ok:
-        raise SourceDisabled("source is disabled")
+        raise SourceDisabled("source is disabled", source_id=source.id)
     if origin and source.allowed_origins and origin not in source.allowed_origins:
-        raise OriginNotAllowed(f"origin {origin} is not among this source's allowed origins")
+        raise OriginNotAllowed(
+            f"origin {origin} is not among this source's allowed origins", source_id=source.id
+        )
     return source
 
 

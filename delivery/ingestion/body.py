@@ -13,6 +13,7 @@ from typing import IO, Any
 from rest_framework.parsers import BaseParser
 
 from delivery.ingestion.refusals import IngestError, PayloadTooLarge, UnsupportedEncoding
+from delivery.ingestion.refused_requests import note_body
 from delivery.ingestion.sizes import MAX_REQUEST_BYTES, MB
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
@@ -26,13 +27,19 @@ class IngestionParser(BaseParser):
     media_type = "*/*"
 
     def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> Any:
-        meta = parser_context["request"].META
+        request = parser_context["request"]
+        meta = request.META
         if _declared_length(meta) > MAX_REQUEST_BYTES:
             raise PayloadTooLarge(_TOO_LARGE)
         raw = stream.read(MAX_REQUEST_BYTES + 1)
+        encoding = meta.get("HTTP_CONTENT_ENCODING", "")
+        # Kept on the request for refused_requests, should it be refused: no copy is made.
+        note_body(request, len(raw), raw if encoding.strip().lower() in ("", "identity") else None)
         if len(raw) > MAX_REQUEST_BYTES:
             raise PayloadTooLarge(_TOO_LARGE)
-        return parse_json(decode(raw, meta.get("HTTP_CONTENT_ENCODING", "")))
+        data = decode(raw, encoding)
+        note_body(request, len(raw), data)
+        return parse_json(data)
 
 
 def _declared_length(meta: dict) -> int:

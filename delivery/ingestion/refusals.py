@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from rest_framework import exceptions
 
 from cio_project import metrics
+from delivery.ingestion import refused_requests
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,12 @@ class IngestError(Exception):
     status = 400
     code = "invalid_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, source_id: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The source the request named, when it is known before the request is authorized (a disabled
+        # source, an origin not allowed): its refusals are shown on that source's pages.
+        self.source_id = source_id
 
 
 class InvalidWriteKey(IngestError):
@@ -74,16 +78,30 @@ def error_response(status: int, code: str, message: str) -> HttpResponse:
 
 def ingest_exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     """DRF's exception handler for the ingestion views: every failure answers in the same shape, and
-    is counted by its reason for /metrics."""
+    is counted by its reason for /metrics; a refusal of the client's request (4xx, not our own 5xx)
+    is also recorded for the admin's live view of its source."""
     refusal = _refusal(exc)
     if refusal is None:
         return None
     status, code, message = refusal
     metrics.REQUESTS_REFUSED.labels(str(status), code).inc()
+    if status < 500:
+        request = context.get("request")
+        refused_requests.record(request, status, code, message, _source_id(exc, request))
     response = error_response(status, code, message)
     if isinstance(exc, exceptions.Throttled):
         response["Retry-After"] = str(max(1, int(exc.wait or 1)))
     return response
+
+
+def _source_id(exc: Exception, request: object) -> int | None:
+    """The source a refused request belongs to: None when its write key was missing or unknown."""
+    if isinstance(exc, IngestError) and exc.source_id is not None:
+        return exc.source_id
+    # Set by DRF once authentication succeeded (a SourceRef); read from the instance, since reading
+    # request.user would authenticate again.
+    user = vars(request).get("_user") if request is not None else None
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
 
 
 def _refusal(exc: Exception) -> tuple[int, str, str] | None:

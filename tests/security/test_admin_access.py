@@ -19,7 +19,14 @@ pytestmark = pytest.mark.django_db
 # The only admin pages a visitor may see without logging in.
 PUBLIC = {"admin:login"}
 # Values for the URL parameters admin routes take; any value will do, since login is checked first.
-PARAMETERS = {"object_id": "1", "content_type_id": "1", "id": "1", "url": "anything/"}
+PARAMETERS = {
+    "object_id": "1",
+    "content_type_id": "1",
+    "id": "1",
+    "url": "anything/",
+    "source_id": "1",
+    "event_id": "1",
+}
 
 
 def admin_routes(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 
 import pytest
 from django.urls import get_resolver, reverse
 
-from delivery.ingestion import sources
-from delivery.models import Delivery, Event
+from delivery.ingestion import refused_requests, sources
+from delivery.models import Delivery, Event, RefusedRequest
 from destinations import crypto
 from destinations.models import Destination, Source
 
@@ -82,8 +83,10 @@ def test_the_routes_walked_are_every_ingestion_endpoint():
 
 
 @pytest.mark.parametrize("path", ingestion_paths())
-def test_every_endpoint_refuses_every_request_without_a_valid_key(client, keys, path):
-    # Given a live source and a disabled one, both connected to a destination
+def test_every_endpoint_refuses_every_request_without_a_valid_key(client, keys, path, monkeypatch):
+    # Given a live source and a disabled one, both connected to a destination (and every refusal
+    # kept as an example)
+    monkeypatch.setattr(refused_requests, "EXAMPLES_PER_SECOND", 1_000)
     for case, (authorization, status) in refusals(keys).items():
         headers = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
         # When a valid event is posted without a valid key
@@ -92,6 +95,10 @@ def test_every_endpoint_refuses_every_request_without_a_valid_key(client, keys, 
         assert response.status_code == status, (case, response.content)
         assert response.json()["code"] in ("invalid_write_key", "source_disabled"), case
     assert Event.objects.count() == Delivery.objects.count() == 0
+    # And what is kept of each refusal holds no key
+    kept = json.dumps(list(RefusedRequest.objects.values()), default=str)
+    assert RefusedRequest.objects.count() == len(refusals(keys))
+    assert keys["live"] not in kept and keys["disabled"] not in kept
     # And the same request with the live key is taken (so the refusals were about the key)
     accepted = client.post(
         path, body_for(path), content_type="application/json", HTTP_AUTHORIZATION=basic(keys["live"])
