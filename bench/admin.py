@@ -181,7 +181,7 @@ def configure(url: str) -> None:
 # One event per row of generate_series (the first 20 from a quiet source that sent nothing since, whose
 # live events must not walk the others' to be found); its delivery goes to one of three destinations
 # (80/19/1%), with a status drawn independently (90% delivered, 5% filtered, 3% failed, 1% retrying, 1%
-# pending).
+# pending), and drawn again for each of a person's deliveries, so a failed one has delivered neighbours.
 EVENTS_SQL = """
 INSERT INTO delivery_event (id, source_id, message_id, type, user_id, anonymous_id, email, event_name,
                             payload, received_at, duplicates_dropped)
@@ -219,9 +219,9 @@ SELECT e.id, e.id,
        e.received_at, CASE WHEN s.status IN ('pending', 'retrying') THEN NULL ELSE e.received_at END, 0
 FROM delivery_event e,
 LATERAL (SELECT
-  CASE WHEN e.id / 100 % 100 < 90 THEN 'delivered' WHEN e.id / 100 % 100 < 95 THEN 'filtered'
-       WHEN e.id / 100 % 100 < 98 THEN 'failed' WHEN e.id / 100 % 100 < 99 THEN 'retrying'
-       ELSE 'pending' END AS status) AS k,
+  CASE WHEN k0.draw < 90 THEN 'delivered' WHEN k0.draw < 95 THEN 'filtered'
+       WHEN k0.draw < 98 THEN 'failed' WHEN k0.draw < 99 THEN 'retrying'
+       ELSE 'pending' END AS status FROM (SELECT (e.id / 100 + e.id / %(people)s) % 100 AS draw) AS k0) AS k,
 LATERAL (SELECT k.status,
   CASE k.status WHEN 'delivered' THEN 1 WHEN 'failed' THEN 3 WHEN 'retrying' THEN 1 ELSE 0 END AS tries,
   CASE k.status WHEN 'delivered' THEN 200 WHEN 'failed' THEN 400 WHEN 'retrying' THEN 503 END AS code,
@@ -330,7 +330,7 @@ def load(rows: int, activity_rows: int) -> Fixtures:
         for first in range(1, rows + 1, CHUNK):
             bounds = {"first": first, "last": min(rows, first + CHUNK - 1)}
             cursor.execute(sql(EVENTS_SQL), {**ids, **bounds, "people": PEOPLE, "start": start, "step": step})
-            cursor.execute(sql(DELIVERIES_SQL), {**ids, **bounds})
+            cursor.execute(sql(DELIVERIES_SQL), {**ids, **bounds, "people": PEOPLE})
             cursor.execute(sql(SENT_REQUESTS_SQL), bounds)
             cursor.execute(sql(ATTEMPTS_SQL), bounds)
             print(f"  loaded {bounds['last']:,} of {rows:,}", flush=True)
