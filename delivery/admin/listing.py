@@ -37,9 +37,16 @@ class LogPaginator(Paginator):
     there are more pages near the current one.
     """
 
-    def __init__(self, object_list: QuerySet, per_page: int, page: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        object_list: QuerySet,
+        per_page: int,
+        page: int = 1,
+        ahead: int = PAGES_COUNTED_AHEAD,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(object_list, per_page, **kwargs)
-        self.limit = (page + PAGES_COUNTED_AHEAD) * per_page + 1
+        self.limit = (page + ahead) * per_page + 1
 
     @cached_property
     def count(self) -> int:
@@ -66,7 +73,8 @@ class LogPaginator(Paginator):
 
 
 def page_paginator(request: HttpRequest, queryset: QuerySet, per_page: int, **kwargs: Any) -> LogPaginator:
-    """A LogPaginator that counts only as far as the page asked for (?p=) needs."""
+    """A LogPaginator that counts only as far as the page asked for (?p=) needs, and `ahead` pages on
+    (PAGES_COUNTED_AHEAD unless given)."""
     try:
         page = max(1, min(int(request.GET.get("p", 1)), 10**9 // per_page))
     except ValueError:
@@ -77,8 +85,13 @@ def page_paginator(request: HttpRequest, queryset: QuerySet, per_page: int, **kw
 class LogChangeList(ChangeList):
     def get_ordering(self, request: HttpRequest, queryset: QuerySet) -> list[str]:
         # Newest first, or oldest first when the Received column asks (its ordering is "id"): the
-        # two orders every filter's (column, -id) index gives, read forwards or backwards.
-        return ["id"] if super().get_ordering(request, queryset)[0] == "id" else ["-id"]
+        # two orders every filter's (column, -id) index gives, read forwards or backwards. A window
+        # that ends in the past is read in received time instead, the same order, from the
+        # (created_at) indexes: in id order the read would walk back over every later row first.
+        oldest_first = super().get_ordering(request, queryset)[0] == "id"
+        if ReceivedFilter.ENDS in request.GET:
+            return ["created_at", "id"] if oldest_first else ["-created_at", "-id"]
+        return ["id"] if oldest_first else ["-id"]
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -102,6 +115,7 @@ class ReceivedFilter(admin.SimpleListFilter):
     }
     # Query parameter -> the field's name on the page.
     BOUNDS = {"created_at__gte": "Received from", "created_at__lt": "Received to"}
+    ENDS = "created_at__lt"
 
     def __init__(self, request: HttpRequest, params: dict, model: Any, model_admin: admin.ModelAdmin) -> None:
         given = {name: params.pop(name)[-1] for name in self.BOUNDS if name in params}

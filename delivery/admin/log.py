@@ -106,6 +106,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     def get_paginator(
         self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0, **kwargs: Any
     ) -> LogPaginator:
+        if ReasonGroupFilter.parameter_name in request.GET:
+            # A reason is read from each row itself, not from an index: count one page on, not ten.
+            kwargs.setdefault("ahead", 1)
         return page_paginator(request, queryset, per_page, orphans=orphans, **kwargs)
 
     def get_search_results(

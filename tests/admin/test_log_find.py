@@ -228,6 +228,28 @@ class TestReceivedWindow:
         # And shows the range as the admin writes times
         assert f'value="{exact_time(since)}"' in form
 
+    def test_a_window_that_ends_in_the_past_is_read_in_received_time(self, admin_client):
+        # Given three deliveries inside a window that ended an hour ago, and a newer one after it
+        destination = make_destination()
+        now = timezone.localtime().replace(microsecond=0)
+        inside = [make_delivery(destination, received=now - timedelta(hours=hours)) for hours in (4, 3, 2)]
+        make_delivery(destination, received=now - timedelta(minutes=10))
+        query = {
+            "created_at__gte": exact_time(now - timedelta(hours=5)),
+            "created_at__lt": exact_time(now - timedelta(hours=1)),
+        }
+        # When the log lists the window, newest first and then oldest first
+        response = admin_client.get(LOG_URL, query)
+        header = re.search(r'column-received[^"]*">(.*?)</th>', response.content.decode(), re.S)[1]
+        ascending = html.unescape(re.search(r'<a href="(\?[^"]*)"', header)[1])
+        oldest_first = admin_client.get(LOG_URL + ascending)
+        # Then it lists the window in received order both ways, read by the received time (the
+        # created_at indexes), not backwards by id over every later row
+        assert listed(response) == [delivery.pk for delivery in reversed(inside)]
+        assert listed(oldest_first) == [delivery.pk for delivery in inside]
+        assert response.context["cl"].queryset.query.order_by == ("-created_at", "-id")
+        assert oldest_first.context["cl"].queryset.query.order_by == ("created_at", "id")
+
     @pytest.mark.parametrize(
         ("query", "error"),
         [

@@ -144,3 +144,21 @@ def test_with_a_worker_the_replayed_identify_reaches_customerio_before_the_later
     # Then Customer.io received the identify, then the track, as the events were meant
     assert kinds(fake.requests()) == ["identify", "Signed Up", "identify", "Signed Up"]
     assert [request.status for request in fake.requests()][2:] == [200, 200]
+
+
+def test_each_persons_later_ones_count_from_that_persons_own_replayed_delivery():
+    # Given bob's delivered track, then ann's failed identify, then bob's failed identify, then the
+    # later deliveries of both, delivered; and one of ann's to another destination
+    destination, other = make_destination(), make_destination(name="Other")
+    bob_before = make_delivery(destination, track("bob", "Early"), status="delivered")
+    ann_failed = make_delivery(destination, identify("ann"), status="failed", reason="answered 401")
+    bob_failed = make_delivery(destination, identify("bob"), status="failed", reason="answered 401")
+    ann_later = make_delivery(destination, track("ann", "Paid"), status="delivered")
+    bob_later = make_delivery(destination, track("bob", "Paid"), status="delivered")
+    make_delivery(other, track("ann", "Elsewhere"), status="delivered")
+    # When both failures are planned for a replay
+    chosen = replay.plan([ann_failed.pk, bob_failed.pk])
+    # Then the later ones are each person's after their own failure, to the same destination only:
+    # bob's earlier track, though after ann's failure, is not one of them
+    assert [later.pk for later in chosen.later] == [ann_later.pk, bob_later.pk]
+    assert bob_before.pk not in [later.pk for later in chosen.later]
