@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
@@ -125,6 +126,17 @@ class DeliveryAdmin(admin.ModelAdmin):
         if search is None or search.term != term:
             search = request.delivery_log_search = log_search(term)
         return search
+
+    def action_checkbox(self, delivery: Delivery) -> str:
+        # Django's own renders a form widget through the template engine for each of the 100 rows, a
+        # third of the log's time at a million rows; this writes the same input directly.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            ACTION_CHECKBOX_NAME,
+            delivery.pk,
+            delivery,
+        )
 
     @admin.display(description="status")
     def status_badge(self, delivery: Delivery) -> str:

@@ -26,6 +26,8 @@ from tests.support.services import free_port
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots" / BACKEND
 ADMIN_USER = "support"
 ADMIN_PASSWORD = "a-long-password-for-the-browser-tests"
+# The two widths every admin page is tried at: a laptop with the sidebar open, and a phone.
+WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:
@@ -97,3 +99,12 @@ def page(stack: Stack, monkeypatch):
         finally:
             context.close()
             browser.close()
+
+
+def log_in(page, username: str, password: str) -> None:
+    """Log in through the admin's login form, as a person does."""
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")

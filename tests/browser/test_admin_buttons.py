@@ -16,12 +16,11 @@ from playwright.sync_api import expect
 from delivery.admin import send_for_real
 from delivery.models import Delivery
 from destinations.snippets import snippets
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import NARROW, SCREENSHOTS, WIDE, Stack, log_in
 from tests.support.factories import make_delivery, make_destination, make_source, track
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
 # A line of Playwright's ARIA snapshot for an element of a role: `- button "Its name"`, or `- link` with none.
 ROLE_LINE = r'^\s*- {role}(?: "(?P<name>(?:[^"\\]|\\.)*)")?(?=[\s:\[]|$)'
 QUOTED_ITEM = re.compile(r"^\s*- '(?P<item>(?:[^']|'')*)'")
@@ -29,14 +28,6 @@ QUOTED_ITEM = re.compile(r"^\s*- '(?P<item>(?:[^']|'')*)'")
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"buttons-{name}.png"), full_page=True)
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
 
 
 def accessible_names(page, role: str) -> list[str]:

@@ -17,8 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from destinations.models import Destination
-from tests.browser.conftest import SCREENSHOTS, Stack
-from tests.browser.test_admin_flow import log_in
+from tests.browser.conftest import NARROW, SCREENSHOTS, WIDE, Stack, log_in
 from tests.support.factories import make_attempt, make_delivery, make_destination, message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -81,7 +80,7 @@ def test_find_a_delivery_and_every_page_fits(stack: Stack, admin_login, page):
     log_in(page, *admin_login)
 
     # At 1440x900, with the admin's sidebar open
-    page.set_viewport_size({"width": 1440, "height": 900})
+    page.set_viewport_size(WIDE)
     page.goto("/admin/delivery/delivery/")
     expect(page.locator("#nav-sidebar")).to_be_visible()
     # The log's table fits, Received and Replayed included
@@ -149,7 +148,7 @@ def test_find_a_delivery_and_every_page_fits(stack: Stack, admin_login, page):
     shot(page, "1440-event-tester")
 
     # At 390x844, a delivery's page does not scroll sideways
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(NARROW)
     page.goto(f"/admin/delivery/delivery/{deliveries[-1].pk}/change/")
     expect(page.locator("#delivery-attempts")).to_be_visible()
     assert_fits(page, "body")

@@ -11,13 +11,11 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import NARROW, SCREENSHOTS, WIDE, Stack, log_in
 from tests.support.factories import make_source
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 NO_DESTINATION = "This source feeds no destination: events are stored but sent nowhere."
 # The page polls every 3 seconds: a new row is there within two polls.
 ARRIVAL_MS = 10_000
@@ -27,14 +25,6 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"live-{name}.png"), full_page=True)
 
 
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
-
-
 def send(stack: Stack, write_key: str, body: dict, path: str = "/v1/track") -> requests.Response:
     return requests.post(f"{stack.url}{path}", json=body, auth=(write_key, ""), timeout=10)
 
@@ -42,7 +32,7 @@ def send(stack: Stack, write_key: str, body: dict, path: str = "/v1/track") -> r
 def test_watch_a_source_receive_events_and_refusals_without_reloading(stack: Stack, admin_login, page):
     # Given a source that feeds no destination, and a person logged in at a desktop's size
     source = make_source("Website")
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(WIDE)
     log_in(page, *admin_login)
 
     # When they open the sources list, it warns that the source's events go nowhere
@@ -102,15 +92,15 @@ def test_watch_a_source_receive_events_and_refusals_without_reloading(stack: Sta
     expect(rows.nth(0)).to_contain_text("Signed Up")
 
     # And on a phone the same view reads as one card per event
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(NARROW)
     expect(rows.nth(0)).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     shot(page, "06-live-phone")
     page.get_by_role("tab", name="Refused").click()
     shot(page, "07-live-refused-phone")
 
     # And the source's page says when the last event came and warns too
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(WIDE)
     page.goto(f"/admin/destinations/source/{source.pk}/change/")
     expect(page.get_by_role("alert")).to_contain_text(NO_DESTINATION)
     expect(page.locator(".field-last_event")).to_contain_text(" UTC")

@@ -13,13 +13,12 @@ import requests
 from django.utils import timezone
 
 from delivery.models import Delivery
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import NARROW, SCREENSHOTS, WIDE, Stack
 from tests.support.factories import make_delivery, make_destination, message
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
 REFUSED_EVENT = "Refund Requested"
 
 
