@@ -71,6 +71,11 @@ def windows(now: datetime) -> tuple[list[datetime], list[date]]:
     return hours, days
 
 
+def hourly_since(now: datetime) -> datetime:
+    """Where the hourly window starts (Activity.since), without counting anything."""
+    return windows(now)[0][0]
+
+
 def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 

@@ -19,7 +19,15 @@ from django.views import View
 from cio_project.times import exact_time
 from delivery.admin import access, links, replaying
 from delivery.admin import backlog as stats
-from delivery.admin.activity import CHART_STATUSES, Activity, Bucket, activity, headlines, windows
+from delivery.admin.activity import (
+    CHART_STATUSES,
+    Activity,
+    Bucket,
+    activity,
+    headlines,
+    hourly_since,
+    windows,
+)
 from delivery.admin.error_groups import error_groups, grouped_failures
 from delivery.admin.message_counts import metric_counts
 from delivery.engine.replay import plan
@@ -153,7 +161,8 @@ class ErrorGroupReplayView(ToolView):
             ids = [int(pk) for pk in request.POST.getlist("_selected_action") if pk.isdigit()]
             replaying.perform(request, plan(ids), how=f"from the dashboard's error group “{group}”")
             return back
-        since = activity(destination.pk, timezone.now()).since
+        # The dashboard's window, without counting its charts again.
+        since = hourly_since(timezone.now())
         ids = grouped_failures(destination.pk, since)[0].get(group, [])
         if not ids:
             messages.warning(request, f"No failure of the last 24 hours has the reason “{group}” any more.")
