@@ -8,10 +8,9 @@ asks for /sourceConfig/, its mobile SDKs for /sourceConfig).
 from __future__ import annotations
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView
 
 from delivery.ingestion.validation import SINGLE_ROUTE_TYPES
-from delivery.ingestion.views import IngestView, ProjectSettingsView, SourceConfigView, not_found
+from delivery.ingestion.views import IngestView, ProjectSettingsView, SchemaView, SourceConfigView, not_found
 
 # analytics.js (Segment's analytics-next, Customer.io's browser SDK) posts to /v1/<first letter>.
 SHORT_NAMES = {
@@ -64,7 +63,7 @@ urlpatterns = [
     *routes("v1/import", IngestView, "ingest-import", historical=True),
     # RudderStack's JS SDK with useBeacon: navigator.sendBeacon cannot set headers, so ?writeKey= says who.
     *routes("beacon/v1/batch", IngestView, "ingest-beacon-batch", documented=False),
-    path("v1/schema", SpectacularAPIView.as_view(), name="ingest-schema"),
+    *routes("v1/schema", SchemaView, "ingest-schema"),
     *routes("sourceConfig", SourceConfigView, "sdk-source-config", documented=False),
     *routes(
         "v1/projects/<str:write_key>/settings", ProjectSettingsView, "sdk-project-settings", documented=False

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -174,6 +175,13 @@ class ProjectSettingsView(SdkEndpoint):
             raise NotFound("no source has this write key") from None
         document = project_settings(write_key, server_url(request), connected_destinations(source.id))
         return document_response(request, document)
+
+
+class SchemaView(SpectacularAPIView):
+    """GET /v1/schema: the OpenAPI document; its refusals (a wrong method) in the API's JSON shape."""
+
+    def get_exception_handler(self) -> Callable:
+        return ingest_exception_handler
 
 
 @csrf_exempt

@@ -151,7 +151,16 @@ def test_an_unknown_path_is_a_json_404(client, path):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", "/v1/track"), ("put", "/v1/t"), ("delete", "/beacon/v1/batch"), ("post", "/sourceConfig/")],
+    [
+        ("get", "/v1/track"),
+        ("put", "/v1/t"),
+        ("delete", "/beacon/v1/batch"),
+        ("post", "/sourceConfig/"),
+        ("put", "/sourceConfig"),
+        ("post", "/v1/projects/k/settings"),
+        ("post", "/v1/schema"),
+        ("delete", "/v1/schema/"),
+    ],
 )
 def test_a_wrong_method_is_a_json_405_before_the_key_is_looked_at(client, method, path):
     response = getattr(client, method)(path)
@@ -160,7 +169,21 @@ def test_a_wrong_method_is_a_json_405_before_the_key_is_looked_at(client, method
     assert response.json()["code"] == "method_not_allowed"
 
 
-def test_a_bare_options_says_which_methods_a_route_takes(client):
-    response = client.options("/v1/track")
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/track", "POST, OPTIONS"),
+        ("/sourceConfig/", "GET, HEAD, OPTIONS"),
+        ("/v1/projects/k/settings", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_a_bare_options_says_which_methods_a_route_takes(client, path, allowed):
+    response = client.options(path)
     assert response.status_code == 204
-    assert response["Allow"] == "POST, OPTIONS"
+    assert response["Allow"] == allowed
+
+
+def test_the_schema_answers_with_a_trailing_slash(client):
+    response = client.get("/v1/schema/")
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: ")
