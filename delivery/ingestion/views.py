@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.exceptions import MethodNotAllowed
@@ -76,7 +77,9 @@ def batch_messages(body: dict, arrival: Arrival) -> list[dict]:
 class SdkEndpoint(APIView):
     """What every route an SDK calls shares: JSON answers in one shape, and a wrong method refused with
     405 before the write key is looked at. Browsers' CORS preflights never get here: the CORS middleware
-    answers them; a bare OPTIONS says which methods the route takes."""
+    answers them; a bare OPTIONS says which methods the route takes. A GET route takes HEAD too, as the
+    Allow header says (RudderStack's JS SDK, with `sendAdblockPage`, sends HEAD /sourceConfig/ and takes
+    a refusal for an ad blocker)."""
 
     method: ClassVar[str]
 
@@ -94,13 +97,16 @@ class SdkEndpoint(APIView):
     def perform_authentication(self, request: Request) -> None:
         if request.method == "OPTIONS":
             return
-        if request.method != self.method:
+        if request.method not in self.methods():
             raise MethodNotAllowed(request.method)
         super().perform_authentication(request)
 
     def check_throttles(self, request: Request) -> None:
-        if request.method == self.method:
+        if request.method in self.methods():
             super().check_throttles(request)
+
+    def methods(self) -> tuple[str, ...]:
+        return (self.method, "HEAD") if self.method == "GET" else (self.method,)
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         return HttpResponse(status=204, headers={"Allow": f"{self.method}, OPTIONS"})
@@ -139,13 +145,16 @@ class IngestView(SdkEndpoint):
 
 
 def document_response(request: Request, document: dict) -> HttpResponse:
-    """A settings document, with an ETag so a browser's revalidation costs a 304."""
+    """A settings document, with an ETag so a browser's revalidation costs a 304 (Django compares
+    If-None-Match as RFC 9110 says: a list, weak tags, `*`)."""
     body = json.dumps(document, separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": SETTINGS_CACHE_CONTROL}
-    if etag in request.headers.get("If-None-Match", ""):
-        return HttpResponse(status=304, headers=headers)
-    return HttpResponse(body, content_type="application/json", headers=headers)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = SETTINGS_CACHE_CONTROL
+    return response
 
 
 class SourceConfigView(SdkEndpoint):

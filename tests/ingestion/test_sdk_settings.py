@@ -148,10 +148,29 @@ def test_documents_are_cached_briefly_and_revalidate_with_an_etag(
     assert first["ETag"].startswith('"')
     again = fetch(client, source.write_key, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304 and again.content == b""
+    # If-None-Match as browsers and proxies may send it: a list, a weak tag, or any tag at all
+    for header in (f'"other", {first["ETag"]}', f"W/{first['ETag']}", "*"):
+        revalidated = fetch(client, source.write_key, HTTP_IF_NONE_MATCH=header)
+        assert revalidated.status_code == 304, header
+        assert revalidated["ETag"] == first["ETag"] and revalidated["Cache-Control"] == "private, max-age=60"
     # A changed destination is a new document, with a new ETag
     Destination.objects.filter(pk=destination.pk).update(enable_in_app_messages=True)
     changed = fetch(client, source.write_key, HTTP_IF_NONE_MATCH=first["ETag"])
     assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+
+
+def test_rudderstacks_ad_block_check_gets_a_head_answered_as_the_get(client, source, destination):
+    # Given RudderStack's JS SDK loaded with sendAdblockPage: it sends HEAD <sourceConfig path>?view=ad
+    # with its Basic auth, and takes any failure for an ad blocker (then tracks an extra page view)
+    # (@rudderstack/analytics-js, detectAdBlockers in its bundle under tests/node_modules)
+    head = client.head("/sourceConfig/?view=ad", HTTP_AUTHORIZATION=basic_auth(source.write_key))
+    # Then it gets what a GET gets, without the body
+    get = client.get("/sourceConfig/?view=ad", HTTP_AUTHORIZATION=basic_auth(source.write_key))
+    assert head.status_code == 200 and head.content == b""
+    assert head["ETag"] == get["ETag"] and head["Content-Type"] == "application/json"
+    # And the project settings take HEAD too, while an unknown key stays refused
+    assert client.head(f"/v1/projects/{source.write_key}/settings").status_code == 200
+    assert client.head("/sourceConfig/?view=ad", HTTP_AUTHORIZATION=basic_auth("wrong")).status_code == 401
 
 
 def every_setting_changed() -> list[tuple[str, object]]:
