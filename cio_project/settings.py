@@ -374,12 +374,12 @@ INGESTION_RATE_LIMIT_PER_SECOND = env_int("INGESTION_RATE_LIMIT_PER_SECOND", 0, 
 INGESTION_TRUST_X_FORWARDED_FOR = env_bool("INGESTION_TRUST_X_FORWARDED_FOR", False)
 
 # --- CORS (django-cors-headers) ----------------------------------------------------------------
-# Browser SDKs send from the website's origin. Only the SDK-facing routes answer cross-origin: the
-# ingestion API, RudderStack's beacon and the settings documents; never the admin. Every origin passes
-# here, as RudderStack and Segment accept any; a source's own allowed-origins list is checked with its
-# write key (delivery/ingestion/auth.py), since a preflight carries no key. No cookies are involved, so
-# credentials are never allowed.
-CORS_URLS_REGEX = r"^/(v1/|beacon/|sourceConfig/?$)"
+# Browser SDKs send from the website's origin. Only the SDK-facing prefixes answer cross-origin: the
+# ingestion API, RudderStack's beacon and the settings documents, their JSON 404s included (so a page
+# can read them); never the admin. Every origin passes here, as RudderStack and Segment accept any; a
+# source's own allowed-origins list is checked with its write key (delivery/ingestion/auth.py), since
+# a preflight carries no key. No cookies are involved, so credentials are never allowed.
+CORS_URLS_REGEX = r"^/(v1|beacon|sourceConfig)(/|$)"
 CORS_ALLOWED_ORIGIN_REGEXES = [r"^.+$"]
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]

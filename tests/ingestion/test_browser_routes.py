@@ -140,13 +140,27 @@ def test_an_origin_off_the_source_list_is_refused_and_nothing_is_stored(sender, 
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/nothing", "/v1/", "/v1", "/beacon/v1/track", "/sourceConfig/extra", "/v1/projects/k/other"]
+    "path",
+    [
+        "/v1/nothing",
+        "/v1/",
+        "/v1",
+        "/beacon",
+        "/beacon/v1/track",
+        "/sourceConfig/extra",
+        "/v1/projects/k/other",
+    ],
 )
-def test_an_unknown_path_is_a_json_404(client, path):
-    for response in (client.get(path), client.post(path, data="{}", content_type="application/json")):
+def test_an_unknown_path_is_a_json_404_a_page_can_read(client, path):
+    # Given a page on another origin calling a path the API does not have
+    get = client.get(path, HTTP_ORIGIN=ORIGIN)
+    post = client.post(path, data="{}", content_type="application/json", HTTP_ORIGIN=ORIGIN)
+    # Then it gets the API's JSON 404, with the CORS header that lets the page read it
+    for response in (get, post):
         assert response.status_code == 404
         assert response["Content-Type"] == "application/json"
         assert response.json()["code"] == "not_found"
+        assert response["Access-Control-Allow-Origin"] == ORIGIN
 
 
 @pytest.mark.parametrize(
