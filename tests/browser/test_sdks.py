@@ -266,6 +266,7 @@ def test_rudderstack_js_beacon_mode_sends_when_the_page_is_left(stack, visit, si
     # Then both arrived as one batch (POST /beacon/v1/batch?writeKey=...: a beacon carries no header),
     # none through the XHR routes, and both were delivered
     assert page.paths() == []
+    assert '"POST /beacon/v1/batch HTTP/1.1" 200' in stack.web.log()
     assert len({delivery.event.received_at for delivery in deliveries}) == 1
     assert sorted(delivery.event.type for delivery in deliveries) == ["identify", "track"]
     assert {delivery.status for delivery in deliveries} == {"delivered"}

@@ -173,9 +173,19 @@ def test_rudderstacks_ad_block_check_gets_a_head_answered_as_the_get(client, sou
     assert client.head("/sourceConfig/?view=ad", HTTP_AUTHORIZATION=basic_auth("wrong")).status_code == 401
 
 
+# A second Track API key and a reporting webhook signing key: secrets a document must not hold either.
+OTHER_API_KEY = "ab" * 32
+SIGNING_KEY = "whsec-Signing-Key-0123456789"
+
+
 def every_setting_changed() -> list[tuple[str, object]]:
-    """One non-default value for every setting a destination has (each test sets one of them)."""
+    """One non-default value for every setting a destination has (each test sets one of them); a
+    setting added to the model fails the check below until it is listed here."""
     values: dict[str, object] = {
+        "name": "Customer.io renamed",
+        "site_id": "othersite42",
+        "api_key": OTHER_API_KEY,
+        "webhook_signing_key": SIGNING_KEY,
         "data_center": "EU",
         "device_token_event_name": "Device Token Set",
         "event_filtering": "whitelistedEvents",
@@ -189,17 +199,25 @@ def every_setting_changed() -> list[tuple[str, object]]:
         "android_background_queue_min_tasks": 3,
         "android_background_queue_delay_seconds": 9,
     }
-    for field in Destination._meta.concrete_fields:
-        if field.editable and field.get_internal_type() == "BooleanField":
+    fields = [
+        field for field in Destination._meta.concrete_fields if field.editable and not field.primary_key
+    ]
+    for field in fields:
+        if field.get_internal_type() == "BooleanField":
             values[field.name] = not field.get_default()
+    assert set(values) == {field.name for field in fields}, "list a value for each new setting"
     return sorted(values.items())
 
 
 @pytest.mark.parametrize(("field", "value"), every_setting_changed(), ids=lambda item: str(item))
 def test_no_document_ever_holds_the_api_key(client, source, destination, settings, field, value):
-    # Given a destination with this one setting changed (and in-app on, so every section is filled)
-    Destination.objects.filter(pk=destination.pk).update(**{field: value})
+    # Given a destination with this one setting changed (and in-app on, so every section is filled),
+    # saved as the admin saves it (encrypting its secrets)
     Destination.objects.filter(pk=destination.pk).update(enable_in_app_messages=True, use_native_sdk=True)
+    changed = Destination.objects.get(pk=destination.pk)
+    setattr(changed, field, value)
+    changed.save()
+    secrets = {*secret_forms(), *secret_forms(changed.site_id, changed.api_key), SIGNING_KEY}
     settings.PUBLIC_URL = "https://relay.example.com"
     # When every document is fetched in every way an SDK asks for it
     documents = [
@@ -213,37 +231,54 @@ def test_no_document_ever_holds_the_api_key(client, source, destination, setting
         assert response.status_code == 200
         text = response.content.decode()
         assert text.startswith("{")
-        for secret in secret_forms():
+        for secret in secrets:
             assert secret not in text
         assert "apiKey" not in json.dumps(json.loads(text).get("source", {}))
-    assert Destination.objects.get(pk=destination.pk).api_key == API_KEY
+    assert Destination.objects.get(pk=destination.pk).api_key == (
+        OTHER_API_KEY if field == "api_key" else API_KEY
+    )
 
 
 # --- Mobile SDKs: their settings requests as their source code makes them --------------------------
 
 
-def test_rudderstack_ios_sdk_config_request(client, source, destination):
-    # rudderlabs/rudder-sdk-ios, Sources/Classes/RSNetworkManager.m: GET <controlPlaneUrl>/ +
-    # "sourceConfig?p=ios&v=<version>" (no slash before the query), `Authorization: Basic <key:>`; a 404 is
-    # "resource not found", and a failure whose body contains "invalid write key" is a wrong key.
-    response = client.get("/sourceConfig?p=ios&v=1.31.1", HTTP_AUTHORIZATION=basic_auth(source.write_key))
+@pytest.mark.parametrize(
+    ("version", "headers"),
+    [
+        # rudderlabs/rudder-sdk-ios v1, Sources/Classes/RSNetworkManager.m: GET <controlPlaneUrl>/ +
+        # "sourceConfig?p=ios&v=<version>" (no slash before the query), `Authorization: Basic <key:>`.
+        ("1.31.1", {}),
+        # Its Swift rewrite (v2, whose RSConfig(writeKey:).controlPlaneURL(...) the admin's snippet
+        # uses), the `API` enum's downloadSourceConfig: the same path and auth, and
+        # `Content-Type: Application/json` on the GET.
+        ("2.5.0", {"CONTENT_TYPE": "Application/json"}),
+    ],
+)
+def test_rudderstack_ios_sdk_config_request(client, source, destination, version, headers):
+    # Both: a 404 is "resource not found", and a failure whose body contains "invalid write key" is a
+    # wrong key (which stops the SDK asking again).
+    path = f"/sourceConfig?p=ios&v={version}"
+    response = client.get(path, HTTP_AUTHORIZATION=basic_auth(source.write_key), **headers)
     assert response.status_code == 200
     assert response.json()["source"]["destinations"][0]["destinationDefinition"]["name"] == "CUSTOMERIO"
-    wrong = client.get("/sourceConfig?p=ios&v=1.31.1", HTTP_AUTHORIZATION=basic_auth("wrong-key"))
+    wrong = client.get(path, HTTP_AUTHORIZATION=basic_auth("wrong-key"), **headers)
     assert wrong.status_code == 401 and "invalid write key" in wrong.content.decode().lower()
 
 
 def test_rudderstack_android_sdk_config_request(client, source, destination):
     # rudderlabs/rudder-sdk-android, core/src/main/java/com/rudderstack/android/sdk/core/
     # RudderServerConfigManager.java: GET controlPlaneUrl + "sourceConfig?p=android&v=<version>&bv=<API
-    # level>", through its network manager, which sends `Authorization: Basic <key:>`; the body is read
+    # level>" (RudderNetworkManager.addEndPoint puts one slash between them), through
+    # RudderNetworkManager.sendNetworkRequest, which sends `Authorization: Basic <key:>` and reads an
+    # error body containing "invalid write key" as a wrong key (it then stops retrying); the body is read
     # with Gson into RudderServerConfig (source.id, name, enabled, destinations).
-    response = client.get(
-        "/sourceConfig?p=android&v=1.27.1&bv=34", HTTP_AUTHORIZATION=basic_auth(source.write_key)
-    )
+    path = "/sourceConfig?p=android&v=1.27.1&bv=34"
+    response = client.get(path, HTTP_AUTHORIZATION=basic_auth(source.write_key))
     assert response.status_code == 200
     document = response.json()["source"]
     assert {"id", "name", "enabled", "destinations"} <= set(document)
+    wrong = client.get(path, HTTP_AUTHORIZATION=basic_auth("wrong-key"))
+    assert wrong.status_code == 401 and "invalid write key" in wrong.content.decode().lower()
 
 
 def test_customerio_mobile_sdks_settings_request_then_batch(sender, source, destination, settings):
@@ -278,3 +313,32 @@ def test_customerio_mobile_sdks_settings_request_then_batch(sender, source, dest
         )
     assert uploaded.status_code == 200
     assert Event.objects.get().event_name == "App Opened"
+
+
+def test_customerio_ios_sdk_settings_request_then_batch(sender, source, destination, settings):
+    # segmentio/analytics-swift, Sources/Segment/Utilities/Networking/HTTPClient.swift, which
+    # Customer.io's iOS SDK runs on: configuredRequest() gives both requests `Content-Type:
+    # application/json; charset=utf-8`, `Accept-Encoding: gzip` and an analytics-ios User-Agent;
+    # settingsFor() GETs https://<cdnHost>/projects/<writeKey>/settings and fails on any status over
+    # 300; startBatchUpload() POSTs the batch file (which ends with the write key) to https://<apiHost>/b,
+    # without an Authorization header.
+    settings.PUBLIC_URL = "https://relay.example.com"
+    client = sender.client
+    headers = {"HTTP_ACCEPT_ENCODING": "gzip", "HTTP_USER_AGENT": "analytics-ios/1.5.11"}
+    answer = client.get(
+        f"/v1/projects/{source.write_key}/settings", content_type="application/json; charset=utf-8", **headers
+    )
+    assert answer.status_code == 200
+    delivery = answer.json()["integrations"]["Customer.io Data Pipelines"]
+    assert f"{delivery['protocol']}://{delivery['apiHost']}" == "https://relay.example.com/v1"
+    batch = {
+        "batch": [{"type": "screen", "userId": "ada", "name": "Home", "messageId": "m-2"}],
+        "sentAt": "2026-01-01T00:00:00.000Z",
+        "writeKey": source.write_key,
+    }
+    with sender.on_commit(execute=True):
+        uploaded = client.post(
+            "/v1/b", data=json.dumps(batch), content_type="application/json; charset=utf-8", **headers
+        )
+    assert uploaded.status_code == 200
+    assert Event.objects.get().type == "screen"
