@@ -266,7 +266,10 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller backlogs, shorter latency runs")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts, comma-separated")
-    parser.add_argument("--modes", default="v1,v2")
+    parser.add_argument("--modes", default="v1,v2", help="comma-separated; empty for the backlog alone")
+    parser.add_argument(
+        "--backlog", type=int, help="deliveries in the memory run (1,000,000; --quick 100,000)"
+    )
     options = parser.parse_args()
     throwaway.create(DATABASE_URL)
     import django
@@ -285,12 +288,13 @@ def main() -> int:
     print(f"load average before: {load:.2f} on {os.cpu_count()} cores; fake Customer.io answers in 50 ms")
     try:
         with tempfile.TemporaryDirectory() as log_dir:
-            for mode in options.modes.split(","):
+            for mode in filter(None, options.modes.split(",")):
                 backlog = {"v1": 500 if options.quick else 1500, "v2": 5000 if options.quick else 20000}[mode]
                 for workers in (int(count) for count in options.workers.split(",")):
                     line = run_case(mode, workers, fake, Path(log_dir), backlog, 5 if options.quick else 10)
                     print(line, flush=True)
-            print(backlog_memory(fake, Path(log_dir), 100_000 if options.quick else 1_000_000), flush=True)
+            size = options.backlog or (100_000 if options.quick else 1_000_000)
+            print(backlog_memory(fake, Path(log_dir), size), flush=True)
     finally:
         fake.stop()
         connections.close_all()

@@ -111,7 +111,11 @@ class WholeRequests:
             if close is not None:
                 close()
         status, headers = started[0]
-        return status, headers, b"".join(chunks)
+        content = b"".join(chunks)
+        # Django's CommonMiddleware adds it, and the API's routes go without that (cio_project/wsgi.py).
+        if not any(name == b"content-length" for name, _ in headers):
+            headers.append((b"content-length", str(len(content)).encode()))
+        return status, headers, content
 
 
 async def read_body(receive: Receive) -> bytes:

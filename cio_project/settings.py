@@ -72,6 +72,17 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# What the routes SDKs, Customer.io and scrapers call go through (cio_project/wsgi.py): the request id,
+# the counts, the security headers and CORS. They set no cookie, read no session or login, serve no
+# static file and are CSRF-exempt, so the rest of MIDDLEWARE would only cost each event its time.
+API_MIDDLEWARE = [
+    "cio_project.request_id.AssignRequestId",
+    "cio_project.middleware.CountRequests",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+]
+# The first path segments of those routes.
+API_PATH_ROOTS = frozenset({"v1", "beacon", "sourceConfig", "webhooks", "healthz", "metrics"})
 
 ROOT_URLCONF = "cio_project.urls"
 WSGI_APPLICATION = "cio_project.wsgi.application"

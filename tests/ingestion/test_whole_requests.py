@@ -89,3 +89,9 @@ def test_a_body_declared_too_large_is_not_read():
 
 def test_a_client_that_leaves_mid_body_gets_nothing():
     assert call([(b"content-length", b"100")], [b"x" * 10], disconnect=True) == []
+
+
+def test_an_answer_without_a_length_is_sent_with_one():
+    sent = call([], [b"{}"])
+    headers = dict(sent[0]["headers"])
+    assert headers[b"content-length"] == str(len(sent[1]["body"])).encode()
