@@ -68,11 +68,19 @@ class StoreUnavailable(IngestError):
     code = "unavailable"
 
 
+# Answers that tell the client to send again later. Each closes its connection, so the retry comes on a
+# new one: on the kept-alive one it could arrive just as the server closes it for idleness (gunicorn's
+# keep-alive is 2 s, a common retry pause), and be cut off unanswered.
+RETRY_LATER = (429, 503)
+
+
 def error_response(status: int, code: str, message: str) -> HttpResponse:
     body = json.dumps({"error": message, "code": code, "message": message})
     response = HttpResponse(body, status=status, content_type="application/json")
     if status == 401:
         response["WWW-Authenticate"] = 'Basic realm="cio-relay", charset="UTF-8"'
+    if status in RETRY_LATER:
+        response["Connection"] = "close"
     return response
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import configparser
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,28 +12,9 @@ import pytest
 import requests
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            response = requests.get(url, timeout=2)
-            if response.status_code == 200:
-                return response.json()
-        except requests.RequestException:  # not listening yet, or still loading the app
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the system never became healthy; output:\n{log.read_text()[-4000:]}")
+from tests.support import processes
+from tests.support.processes import ROOT
+from tests.support.services import free_port
 
 
 def group_alive(pgid: int) -> bool:
@@ -80,21 +58,13 @@ def test_make_run_starts_everything_on_embedded_defaults_and_ctrl_c_stops_it(tmp
     # Given a fresh data dir and nothing else configured
     port = free_port()
     data_dir = tmp_path / "data"
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "CELERY_BROKER_URL")
-    }
-    env.pop("DJANGO_SECRET_KEY", None)
-    env.update(CIO_RELAY_DATA_DIR=str(data_dir), CIO_RELAY_BIND=f"127.0.0.1:{port}")
-    venv = Path(sys.executable).parent.parent
+    env = processes.embedded_env(data_dir, CIO_RELAY_BIND=f"127.0.0.1:{port}")
     log = tmp_path / "run.log"
     # When the README's run command starts
-    process = subprocess.Popen(
-        ["make", "run", f"VENV={venv}"], cwd=ROOT, env=env,
-        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    process = processes.make_run(env, log)
     try:
         # Then the web server answers healthy, with the database and broker up
-        health = wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log)
+        health = processes.wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log)
         assert health == {"status": "ok", "database": "ok", "broker": "ok"}
         # and the admin login page is served with its styles
         assert requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=5).status_code == 200

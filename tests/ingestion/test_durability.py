@@ -65,6 +65,8 @@ def test_an_unreachable_database_is_answered_503(client, source, destination, mo
     monkeypatch.undo()
     assert (response.status_code, response.json()["code"]) == (503, "unavailable")
     assert list(Event.objects.values_list("message_id", flat=True)) == ["before"]
+    # and the connection is closed, so the SDK's retry comes on a new one
+    assert response["Connection"] == "close"
 
 
 def test_the_doorbell_rings_after_the_commit(client, source, destination, monkeypatch):

@@ -30,6 +30,7 @@ def test_requests_over_the_limit_are_429_with_retry_after(sender, settings):
     refused = next(response for response in responses if response.status_code == 429)
     assert refused["Retry-After"] == "1"
     assert refused.json()["error"] == "too many requests for this write key; retry later"
+    assert refused["Connection"] == "close"  # the retry comes on a new connection
 
 
 def test_each_write_key_has_its_own_limit(client, sender, settings):

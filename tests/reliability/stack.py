@@ -52,11 +52,8 @@ def manage(env: dict[str, str], *arguments: str) -> str:
     return done.stdout
 
 
-def build_template(postgres: PrivatePostgres, redis_url: str) -> str:
-    """Create the template database with its source and destinations; returns the write key."""
-    env = processes.process_env(
-        None, DATABASE_URL=postgres.create_database(TEMPLATE), CELERY_BROKER_URL=redis_url
-    )
+def provision(env: dict[str, str]) -> str:
+    """Migrate the database `env` names and add the source and both destinations; returns the write key."""
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     write_key = json.loads(manage(env, "add_source", SOURCE, "--json"))["write_key"]
     for version in ("v1", "v2"):
@@ -65,6 +62,15 @@ def build_template(postgres: PrivatePostgres, redis_url: str) -> str:
             "--api-key", API_KEYS[version], "--source", SOURCE, "--api-version", version,
             "--event-filter", "deny", "--event", DENYLISTED, "--json",
         )  # fmt: skip
+    return write_key
+
+
+def build_template(postgres: PrivatePostgres, redis_url: str) -> str:
+    """Create the template database with its source and destinations; returns the write key."""
+    env = processes.process_env(
+        None, DATABASE_URL=postgres.create_database(TEMPLATE), CELERY_BROKER_URL=redis_url
+    )
+    write_key = provision(env)
     with psycopg.connect(f"{postgres.url}/{TEMPLATE}", autocommit=True) as connection:
         connection.execute(
             "UPDATE destinations_destination SET rate_limit_per_second = %s WHERE api_version = 'v1'",

@@ -72,11 +72,15 @@ class Ledger:
     accepted: set[str] = field(default_factory=set)
     answers: Counter = field(default_factory=Counter)
     refused: list[tuple[int, str]] = field(default_factory=list)
+    # Each 5xx's body and each connection error's message (their start), counted.
+    failures: Counter = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def note(self, answer: int | str, batch: list[dict]) -> None:
+    def note(self, answer: int | str, batch: list[dict], detail: str = "") -> None:
         with self._lock:
             self.answers[answer] += 1
+            if not isinstance(answer, int) or answer >= 500:
+                self.failures[answer, detail[:300]] += 1
             self.sent.update(message["messageId"] for message in batch)
             if answer == 200:
                 self.accepted.update(message["messageId"] for message in batch)
@@ -165,10 +169,10 @@ class EventStream:
                     headers={"Authorization": self.auth},
                     timeout=REQUEST_TIMEOUT,
                 )
-            except requests.RequestException:
-                self.ledger.note("connection error", batch)
+            except requests.RequestException as error:
+                self.ledger.note("connection error", batch, repr(error))
             else:
-                self.ledger.note(response.status_code, batch)
+                self.ledger.note(response.status_code, batch, response.text)
                 if response.status_code == 200:
                     return
                 if response.status_code < 500 and response.status_code != 429:

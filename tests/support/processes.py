@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -156,3 +157,73 @@ def purge_broker() -> None:
     from cio_project.celery_app import app
 
     app.control.purge()
+
+
+# --- `make run`: the whole embedded system under supervisord --------------------------------------
+
+
+def embedded_env(data_dir: Path, **overrides: Any) -> dict[str, str]:
+    """This environment with nothing of the test backend's (no DATABASE_URL, broker URL or secret key),
+    its data in `data_dir`, plus `overrides`: what `make run` and `manage.py` see on a fresh install."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY")
+    }
+    env["CIO_RELAY_DATA_DIR"] = str(data_dir)
+    env.update({name: str(value) for name, value in overrides.items()})
+    return env
+
+
+def make_run(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """The README's `make run`, in its own process group, its output in `log`.
+
+    It runs in the virtualenv this suite runs in, which `make test` installed: make's install step is
+    taken as done, so a test never reinstalls packages into the environment it runs in."""
+    venv = Path(sys.executable).parent.parent
+    return subprocess.Popen(
+        ["make", "run", f"VENV={venv}", f"--assume-old={venv}/.runtime"], cwd=ROOT, env=env,
+        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> dict:
+    """Until GET `url` (/healthz) answers 200; fails with the end of `log` if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return response.json()
+        except requests.RequestException:  # not listening yet, or still loading the app
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"the system never became healthy; output:\n{log.read_text()[-4000:]}")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def supervised(make_pid: int) -> dict[str, int]:
+    """The main process of each program supervisord runs under `make run` (cio_project/supervisord.conf),
+    by program name: {"web": pid, "worker": pid, "beat": pid}, without the ones not running now."""
+    programs: dict[str, int] = {}
+    supervisors = [pid for pid in children(make_pid) if "supervisord" in " ".join(command_line(pid))]
+    for pid in (child for supervisor in supervisors for child in children(supervisor)):
+        argv = command_line(pid)
+        if any(Path(argument).name == "gunicorn" for argument in argv[:2]):
+            programs["web"] = pid
+        elif "celery" in " ".join(argv[:2]):
+            programs.update({name: pid for name in ("worker", "beat") if name in argv})
+    return programs
