@@ -94,6 +94,22 @@ def test_a_source_is_due_when_its_interval_has_passed_and_no_run_is_under_way():
     assert sorted(due_sources(now)) == sorted([never_ran.pk, old.pk])
 
 
+def test_a_source_whose_run_was_killed_is_due_again_and_one_still_running_is_not(settings):
+    # Given two sources due by their interval, each with a run still marked running: one whose process
+    # beats its heartbeat, and one whose heartbeat stopped (its worker was SIGKILLed)
+    destination = make_destination()
+    killed = make_warehouse_source("sqlite:///killed.db", destination, name="killed", every_minutes=60)
+    alive = make_warehouse_source("sqlite:///alive.db", destination, name="alive", every_minutes=60)
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.WAREHOUSE_RUN_STALE_SECONDS + 1)
+    for source, heartbeat in ((killed, stale), (alive, now)):
+        SyncRun.objects.create(
+            warehouse_source=source, started_at=now - timedelta(minutes=61), heartbeat_at=heartbeat
+        )
+    # Then beat starts the killed one again (its new run marks the dead one interrupted), not the live one
+    assert due_sources(now) == [killed.pk]
+
+
 @pytest.fixture
 def browser() -> Client:
     client = Client()
