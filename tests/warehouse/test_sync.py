@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from delivery.models import Delivery, Event
+from delivery.tasks import sync_warehouse as sync_warehouse_task
 from delivery.warehouse.sync import AlreadyRunning, start_run, sync
 from destinations.warehouse.models import RowFingerprint, SyncRun
 from tests.warehouse.helpers import (
@@ -101,6 +102,15 @@ def test_a_query_error_changes_nothing_and_says_why(warehouse, fake, capsys):
     assert not Event.objects.exists() and not RowFingerprint.objects.exists()
     # And the run's row says so without the connection URL
     assert warehouse.url not in run.error
+
+
+def test_a_run_the_worker_started_that_fails_is_in_the_workers_log(sqlite_warehouse, caplog):
+    source = make_warehouse_source(
+        sqlite_warehouse.url, batching_destination(), query="SELECT id FROM no_such_table"
+    )
+    sync_warehouse_task(source.pk)
+    run = SyncRun.objects.get()
+    assert f"warehouse source crm people: run {run.pk} failed: no such table: no_such_table" in caplog.text
 
 
 def test_a_missing_column_fails_the_run_naming_it(sqlite_warehouse, fake):
@@ -223,3 +233,30 @@ def test_an_object_table_sends_objects_related_to_their_people(sqlite_warehouse,
     acme = next(item for item in items if item["identifiers"]["object_id"] == "acme")
     assert acme["identifiers"]["object_type_id"] == "1"
     assert acme["cio_relationships"] == [{"identifiers": {"id": "u1"}}, {"identifiers": {"id": "u2"}}]
+
+
+def test_in_mirror_mode_a_row_that_turns_bad_fails_alone_and_is_not_deleted(sqlite_warehouse, fake):
+    # Given 5 people synced in mirror mode
+    sqlite_warehouse.people(5)
+    destination = batching_destination()
+    source = make_warehouse_source(sqlite_warehouse.url, destination, mode="mirror")
+    sync(source)
+    deliver_everything(destination)
+    # When person 3's plan becomes a value no record can carry (binary data) and person 5 leaves
+    sqlite_warehouse.execute("UPDATE people SET plan = X'00ff' WHERE id = 3")
+    sqlite_warehouse.execute("DELETE FROM people WHERE id = 5")
+    fake.received.clear()
+    dry = sync(source, dry_run=True)
+    second = sync(source)
+    deliver_everything(destination)
+    # Then person 3 fails with why and stays in Customer.io; only person 5 is deleted, as the dry run said
+    reason = "column 'plan' holds binary data, which Customer.io cannot take"
+    assert second.failures == [{"row": 3, "identifier": "3", "reason": reason}]
+    assert [(run.rows_failed, run.rows_removed, run.rows_unchanged) for run in (dry, second)] == [
+        (1, 1, 3)
+    ] * 2
+    assert received_people(fake) == [("delete", "5", {})]
+    # And once the row is right again it is not new: it was never deleted
+    sqlite_warehouse.execute("UPDATE people SET plan = 'free' WHERE id = 3")
+    third = sync(source)
+    assert (third.rows_new, third.rows_changed, third.rows_unchanged, third.events_stored) == (0, 0, 4, 0)

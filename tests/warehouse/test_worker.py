@@ -130,3 +130,23 @@ def test_on_a_terminal_sync_warehouse_draws_a_progress_bar_then_prints_a_summary
     assert [frame for frame in frames if frame][-1].endswith(
         "3000 new, 0 changed, 0 removed, 0 unchanged, 0 failed; 3000 events stored"
     )
+
+
+def test_a_failing_sync_warehouse_says_why_in_one_line_on_stderr_and_exits_2(sqlite_warehouse, fake):
+    # Given a source whose query names a table that does not exist
+    source = make_warehouse_source(
+        sqlite_warehouse.url, batching_destination(), query="SELECT id FROM no_such_table"
+    )
+    # When sync_warehouse runs from a script (no terminal)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "sync_warehouse", source.name],
+        env=processes.process_env(fake.url),
+        cwd=processes.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Then it exits 2 with the database's words in one line on stderr, and nothing on stdout
+    run = SyncRun.objects.get()
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [f"CommandError: run {run.pk} failed: no such table: no_such_table"]
