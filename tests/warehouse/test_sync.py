@@ -113,6 +113,72 @@ def test_a_run_the_worker_started_that_fails_is_in_the_workers_log(sqlite_wareho
     assert f"warehouse source crm people: run {run.pk} failed: no such table: no_such_table" in caplog.text
 
 
+PASSWORD = "Wh-s3cret!pw"
+# kind: what makes a query run longer than 300 ms fail, given in the URL as people do
+TIMEOUT = {
+    "postgresql": "?options=-c%20statement_timeout%3D300",
+    "mariadb": "?init_command=SET%20SESSION%20max_statement_time%3D0.3",
+}
+SLOW_QUERY = {
+    "postgresql": "SELECT id, plan FROM people WHERE pg_sleep(1) IS NOT NULL",
+    "mariadb": "SELECT id, plan FROM people WHERE SLEEP(1) = 0",
+}
+DENIED = {"postgresql": "permission denied for table secrets", "mariadb": "SELECT command denied to user"}
+
+
+@pytest.mark.parametrize("failure", ["syntax", "permissions", "timeout"])
+def test_a_refused_query_fails_the_run_in_the_databases_words_and_never_shows_the_password(
+    server_warehouse, fake, caplog, failure
+):
+    # Given a read-only user with a password, who may read people but not secrets, and a query that
+    # fails: a syntax error whose message quotes the query back (the password with it), a table the user
+    # may not read, or a statement timeout
+    server_warehouse.people(10)
+    server_warehouse.execute("CREATE TABLE secrets (id INTEGER)")
+    url = server_warehouse.reader(PASSWORD)
+    kind = server_warehouse.kind
+    query, words = {
+        "syntax": (f"SELECT id, plan FROM people WHERE plan = = '{PASSWORD}'", "syntax"),
+        "permissions": ("SELECT id FROM secrets", DENIED[kind]),
+        "timeout": (SLOW_QUERY[kind], "timeout" if kind == "postgresql" else "max_statement_time exceeded"),
+    }[failure]
+    if failure == "timeout":
+        url += TIMEOUT[kind]
+    source = make_warehouse_source(url, batching_destination(), query=query)
+    # When the worker syncs it, and then sync_warehouse does
+    sync_warehouse_task(source.pk)
+    with pytest.raises(CommandError) as raised:
+        call_command("sync_warehouse", source.name)
+    # Then both runs failed in the database's words, and nothing was stored
+    runs = list(SyncRun.objects.order_by("id"))
+    assert [run.state for run in runs] == ["failed", "failed"]
+    assert all(words in run.error for run in runs), runs[0].error
+    assert str(raised.value) == f"run {runs[1].pk} failed: {runs[1].error}"
+    assert not Event.objects.exists() and not RowFingerprint.objects.exists()
+    # And neither the runs, the worker's log line nor the command's line holds the password or the URL
+    for text in (*(run.error for run in runs), caplog.text, str(raised.value)):
+        assert PASSWORD not in text and "Wh-s3cret%21pw" not in text and url not in text
+    if failure == "syntax":
+        assert "[redacted]" in runs[0].error
+
+
+def test_each_database_is_read_through_its_url_as_people_write_it(warehouse, fake):
+    # Given a table of 3 people, and its URL in each spelling people use for that database
+    warehouse.people(3)
+    spellings = {
+        "sqlite": [warehouse.url],
+        "postgresql": [warehouse.url, warehouse.url.replace("postgresql://", "postgres://", 1)],
+        "mariadb": [warehouse.url, warehouse.url.replace("mariadb://", "mysql://", 1)],
+    }[warehouse.kind]
+    destination = batching_destination()
+    for number, url in enumerate(spellings):
+        # When a source reads it through each
+        source = make_warehouse_source(url, destination, name=f"people {number}")
+        run = sync(source)
+        # Then each reads the three rows with the driver the project ships
+        assert (run.state, run.error, run.rows_new) == ("succeeded", "", 3)
+
+
 def test_a_missing_column_fails_the_run_naming_it(sqlite_warehouse, fake):
     sqlite_warehouse.people(3)
     source = make_warehouse_source(sqlite_warehouse.url, batching_destination(), identifier_column="user_id")
