@@ -51,6 +51,40 @@ def test_add_warehouse_source_creates_it_feeding_the_destination(capsys):
 
 
 @pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (
+            ["--event-name-column", "what", "--timestamp-column", "placed_at", "--identifier", "email"],
+            {
+                "event_name_column": "what",
+                "event_name": "",
+                "timestamp_column": "placed_at",
+                "identifier": "email",
+            },
+        ),
+        (
+            ["--event-name", "Order Placed", "--identifier", "cio_id"],
+            {
+                "event_name_column": "",
+                "event_name": "Order Placed",
+                "timestamp_column": "",
+                "identifier": "cio_id",
+            },
+        ),
+    ],
+)
+def test_add_warehouse_source_creates_an_event_table_named_by_a_column_or_a_fixed_name(flags, expected):
+    make_destination(name="Customer.io")
+    call_command(
+        "add_warehouse_source", "orders", "--url", "sqlite:///orders.db", "--query", "SELECT * FROM orders",
+        "--identifier-column", "who", "--object", "event", "--destination", "Customer.io", *flags,
+    )  # fmt: skip
+    warehouse = WarehouseSource.objects.get()
+    assert (warehouse.kind, warehouse.mode, warehouse.every_minutes) == ("event", "upsert", 60)
+    assert {name: getattr(warehouse, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
     ("arguments", "message"),
     [
         (["--url", "not a url"], "connection_url: connection URL is not a database URL"),

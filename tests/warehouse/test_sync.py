@@ -6,9 +6,12 @@ tests/warehouse/test_worker.py has a real Celery worker and a killed sync.
 
 from __future__ import annotations
 
+import html
+import re
 from collections import Counter
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -26,16 +29,8 @@ from tests.warehouse.helpers import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_ten_thousand_people_then_100_changed_and_10_deleted_in_mirror_mode(warehouse, fake):
-    ten_thousand_people_then_100_changed_and_10_deleted(warehouse, fake, "mirror")
-
-
-def test_in_upsert_mode_deleted_rows_send_nothing(sqlite_warehouse, fake):
-    # Upsert mode is the same code path on every database: SQLite shows it.
-    ten_thousand_people_then_100_changed_and_10_deleted(sqlite_warehouse, fake, "upsert")
-
-
-def ten_thousand_people_then_100_changed_and_10_deleted(warehouse, fake, mode: str) -> None:
+@pytest.mark.parametrize("mode", ["mirror", "upsert"])
+def test_ten_thousand_people_then_100_changed_and_10_deleted(warehouse, fake, mode):
     # Given a table of 10,000 people synced to Customer.io
     warehouse.people(10_000)
     destination = batching_destination()
@@ -270,6 +265,12 @@ def test_an_event_table_sends_each_new_row_once_as_an_event(sqlite_warehouse, fa
         ("bob@example.com", "Order Placed"),
     ]
     assert {item["action"] for item in items} == {"event"}
+    # At the time in their timestamp column, when it has one
+    assert sorted((item["name"], item.get("timestamp")) for item in items) == [
+        ("Order Placed", 1767323045),
+        ("Order Placed", 1767409445),
+        ("Refund", None),
+    ]
     payloads = [event.payload for event in Event.objects.order_by("id")]
     assert payloads[0]["fields"] == {"created_at": "2026-01-02T03:04:05Z", "total": 12.5}
 
@@ -326,3 +327,70 @@ def test_in_mirror_mode_a_row_that_turns_bad_fails_alone_and_is_not_deleted(sqli
     sqlite_warehouse.execute("UPDATE people SET plan = 'free' WHERE id = 3")
     third = sync(source)
     assert (third.rows_new, third.rows_changed, third.rows_unchanged, third.events_stored) == (0, 0, 4, 0)
+
+
+@pytest.mark.parametrize(
+    ("identifier", "value"), [("id", "42"), ("email", "ann@example.com"), ("cio_id", "a3000001")]
+)
+def test_the_identifier_column_names_the_person_as_customer_io_does(
+    sqlite_warehouse, fake, identifier, value
+):
+    # Given a table whose person column holds a Customer.io id, an email or a cio_id
+    sqlite_warehouse.execute("CREATE TABLE people (who TEXT, plan TEXT)")
+    sqlite_warehouse.execute("INSERT INTO people VALUES (:who, 'pro')", [{"who": value}])
+    destination = batching_destination()
+    source = make_warehouse_source(
+        sqlite_warehouse.url, destination, query="SELECT * FROM people", identifier_column="who",
+        identifier=identifier,
+    )  # fmt: skip
+    # When it syncs
+    sync(source)
+    deliver_everything(destination)
+    # Then Customer.io hears of the person by that identifier, with the other columns as attributes
+    (item,) = [item for request in fake.requests("/api/v2/batch") for item in request.json["batch"]]
+    assert (item["identifiers"], item["attributes"]) == ({identifier: value}, {"plan": "pro"})
+
+
+def test_a_row_whose_value_customer_io_refuses_fails_alone_in_the_log_with_its_answer(sqlite_warehouse, fake):
+    # Given a table whose second person's id is over Customer.io's 150-byte limit, which Customer.io
+    # refuses for that item of the batch (the destination does not check limits before sending)
+    sqlite_warehouse.execute("CREATE TABLE people (id TEXT, plan TEXT)")
+    rows = [{"id": "u1"}, {"id": "x" * 200}, {"id": "u3"}]
+    sqlite_warehouse.execute("INSERT INTO people VALUES (:id, 'pro')", rows)
+    error = {"batch_index": 1, "reason": "invalid", "field": "identifiers.id", "message": "too long"}
+    fake.answer(207, body={"errors": [error]})
+    destination = batching_destination()
+    source = make_warehouse_source(sqlite_warehouse.url, destination, query="SELECT * FROM people")
+    # When it syncs and its deliveries are made
+    run = sync(source)
+    deliver_everything(destination)
+    # Then its delivery failed with Customer.io's answer, and the others were delivered
+    assert (run.state, run.rows_new, run.events_stored) == ("succeeded", 3, 3)
+    (batch,) = fake.requests("/api/v2/batch")
+    assert [item["identifiers"]["id"] for item in batch.json["batch"]] == ["u1", "x" * 200, "u3"]
+    statuses = dict(Delivery.objects.filter(source=source.source).values_list("person", "status"))
+    assert statuses == {"u1": "delivered", "x" * 200: "failed", "u3": "delivered"}
+    assert Delivery.objects.get(status="failed").reason == (
+        "Customer.io rejected this item: reason: invalid, field: identifiers.id, message: too long"
+    )
+
+
+def test_a_runs_deliveries_are_one_click_away_in_the_log(sqlite_warehouse, fake, client):
+    # Given a source synced twice, person 2 changed in between
+    sqlite_warehouse.people(3)
+    destination = batching_destination()
+    source = make_warehouse_source(sqlite_warehouse.url, destination)
+    sync(source)
+    sqlite_warehouse.execute("UPDATE people SET plan = 'pro' WHERE id = 2")
+    second = sync(source)
+    # When someone follows the second run's link to its deliveries
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "a-long-password-for-tests"))
+    page = client.get(f"/admin/warehouse/syncrun/{second.pk}/change/").content.decode()
+    (link,) = re.findall(r'href="([^"]+)">its deliveries in the log', page)
+    listing = client.get(html.unescape(link))
+    # Then the log lists that run's one delivery, and not the first run's three
+    assert listing.status_code == 200
+    changelist = listing.context["cl"]
+    assert [(delivery.person, delivery.source_id) for delivery in changelist.result_list] == [
+        ("2", source.source_id)
+    ]

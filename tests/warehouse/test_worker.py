@@ -51,16 +51,16 @@ def test_beat_runs_a_due_source_and_the_worker_delivers_its_rows(sqlite_warehous
     assert len(received_people(fake)) == 300
 
 
-def test_a_sigkilled_run_restarted_sends_each_changed_row_once(sqlite_warehouse, fake, settings):
+def test_a_sigkilled_run_restarted_sends_each_changed_row_once(warehouse, fake, settings):
     # Given 10,000 people synced, then 1,000 of them changed (every tenth)
-    sqlite_warehouse.people(10_000)
+    warehouse.people(10_000)
     destination = batching_destination()
-    source = make_warehouse_source(sqlite_warehouse.url, destination)
+    source = make_warehouse_source(warehouse.url, destination)
     from delivery.warehouse.sync import sync
 
     sync(source)
     deliver_everything(destination)
-    sqlite_warehouse.execute("UPDATE people SET plan = 'pro' WHERE MOD(id, 10) = 0")
+    warehouse.execute("UPDATE people SET plan = 'pro' WHERE MOD(id, 10) = 0")
     fake.received.clear()
     # When `sync_warehouse` is SIGKILLed part-way through (small chunks, so it is mid-run)
     env = processes.process_env(fake.url, WAREHOUSE_CHUNK_ROWS=20)
