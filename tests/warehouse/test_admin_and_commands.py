@@ -180,3 +180,22 @@ def test_a_run_shows_its_progress_counts_and_a_link_to_its_deliveries(browser):
     assert f"/admin/delivery/delivery/?source__id__exact={warehouse.source_id}" in page
     source_page = browser.get(f"/admin/warehouse/warehousesource/{warehouse.pk}/change/").content.decode()
     assert f"/admin/warehouse/syncrun/{run.pk}/change/" in source_page
+
+
+@pytest.mark.parametrize(
+    ("action", "options"), [("sync_now", {}), ("dry_run", {"kwargs": {"dry_run": True}})]
+)
+def test_the_admin_starts_a_sync_or_a_dry_run_through_the_worker(browser, monkeypatch, action, options):
+    from celery import current_app
+
+    from delivery.tasks import sync_warehouse
+
+    warehouse = make_warehouse_source(URL, make_destination())
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, **given: sent.append((name, given)))
+    response = browser.post(
+        "/admin/warehouse/warehousesource/", {"action": action, "_selected_action": [warehouse.pk]}
+    )
+    assert response.status_code == 302
+    # The task it names is the worker's
+    assert sent == [(sync_warehouse.name, {"args": [warehouse.pk], **options})]
