@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from celery import shared_task
 from django.conf import settings
@@ -12,7 +13,9 @@ from delivery.engine import doorbell, sweeper
 from delivery.engine import loop as engine
 from delivery.warehouse import schedule
 from delivery.warehouse import sync as warehouse_sync
-from destinations.warehouse.models import WarehouseSource
+from destinations.warehouse.models import SyncRun, WarehouseSource
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="delivery.tasks.deliver", ignore_result=True)
@@ -55,4 +58,7 @@ def sync_warehouse(warehouse_source_id: int, dry_run: bool = False) -> None:
     if source is None:
         return
     with contextlib.suppress(warehouse_sync.AlreadyRunning):
-        warehouse_sync.sync(source, dry_run=dry_run)
+        run = warehouse_sync.sync(source, dry_run=dry_run)
+        # Here, not in sync(): `manage.py sync_warehouse` says it in its one line on stderr.
+        if run.state == SyncRun.State.FAILED:
+            logger.warning("warehouse source %s: run %s failed: %s", source.name, run.pk, run.error)

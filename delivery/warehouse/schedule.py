@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Max, Q
 
 from destinations.warehouse.models import SyncRun, WarehouseSource
 
 
 def due_sources(now: datetime) -> list[int]:
-    """Ids of the sources to sync now. A dry run does not count: it changed nothing."""
+    """Ids of the sources to sync now. A dry run does not count: it changed nothing. A run whose heartbeat
+    stopped (its process was killed) does not hold its source back: the run started now takes over."""
     sources = WarehouseSource.objects.filter(enabled=True).annotate(
         last_started=Max("runs__started_at", filter=Q(runs__dry_run=False)),
     )
+    alive_since = now - timedelta(seconds=settings.WAREHOUSE_RUN_STALE_SECONDS)
     running = set(
-        SyncRun.objects.filter(state=SyncRun.State.RUNNING).values_list("warehouse_source_id", flat=True)
+        SyncRun.objects.filter(state=SyncRun.State.RUNNING, heartbeat_at__gte=alive_since).values_list(
+            "warehouse_source_id", flat=True
+        )
     )
     return [
         source.pk

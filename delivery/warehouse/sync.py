@@ -2,16 +2,16 @@
 
 Each chunk's record messages, its rows' fingerprints and the run's counters are committed in one
 transaction, so a run killed anywhere resumes (the next run) without storing a row twice: a chunk is
-either wholly in (its rows now read as unchanged) or wholly out. The messageIds are stable per change
-(mapping.message_id) as a second net: were a change stored again, the store would drop it as a
-duplicate. A query the database refuses fails the run before anything is stored (one that fails
-part-way, a timeout say, keeps the chunks committed before it, which the next run finds unchanged);
-a bad row fails alone.
+either wholly in (its rows now read as unchanged) or wholly out. That transaction also checks that the
+run is still running, so a run taken for dead and taken over (heartbeat.py) stores nothing more. The
+messageIds are stable per change (mapping.message_id) as a second net: were a change stored again, the
+store would drop it as a duplicate. A query the database refuses fails the run before anything is stored
+(one that fails part-way, a timeout say, keeps the chunks committed before it, which the next run finds
+unchanged); a bad row fails alone, and mirror mode keeps what it was.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,14 +28,12 @@ from delivery.ingestion.refusals import IngestError
 from delivery.ingestion.sources import DestinationRef, SourceRef
 from delivery.ingestion.store import store
 from delivery.ingestion.views import prepare
-from delivery.warehouse import fingerprints
+from delivery.warehouse import fingerprints, heartbeat
 from delivery.warehouse.samples import sample_requests
 from destinations.models import Destination
 from destinations.warehouse import mapping
 from destinations.warehouse.connection import WarehouseError, open_warehouse
 from destinations.warehouse.models import RowFingerprint, SyncRun, WarehouseSource
-
-logger = logging.getLogger(__name__)
 
 MAX_FAILURES_KEPT = 100
 MAX_SAMPLES = 5
@@ -47,13 +45,18 @@ class AlreadyRunning(Exception):
     """Another run of this source is under way (one run at a time per source)."""
 
 
+class Interrupted(Exception):
+    """The run is no longer running: taken for dead, it was marked interrupted and another took over."""
+
+
 @dataclass
 class Chunk:
     """What one chunk of rows comes to: the messages to store and the fingerprints to keep."""
 
     messages: list[dict] = field(default_factory=list)
     fingerprints: list[tuple[str, str, int, int]] = field(default_factory=list)  # fingerprints.save's rows
-    seen: list[str] = field(default_factory=list)  # unchanged keys (mirror mode marks them read)
+    # Stored keys that stay as they are, unchanged or failed (mirror mode marks them read, not removed).
+    seen: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     failures: list[dict] = field(default_factory=list)
 
@@ -65,11 +68,14 @@ def sync(source: WarehouseSource, *, dry_run: bool = False, progress: Progress |
     """Run a sync to the end and return its run (state succeeded or failed); raises AlreadyRunning."""
     run = start_run(source, dry_run)
     try:
-        _read_and_store(source, run, progress or (lambda run: None))
+        with heartbeat.beating(run.pk):
+            _read_and_store(source, run, progress or (lambda run: None))
+    except Interrupted:
+        _finish(run, SyncRun.State.FAILED, "")
     except WarehouseError as error:
         _finish(run, SyncRun.State.FAILED, str(error))
     except Exception as error:
-        _finish(run, SyncRun.State.FAILED, f"{type(error).__name__} (see the worker's log)")
+        _finish(run, SyncRun.State.FAILED, f"{type(error).__name__} (see the log of the process that ran it)")
         raise
     else:
         _finish(run, SyncRun.State.SUCCEEDED, "")
@@ -102,10 +108,12 @@ def _read_and_store(source: WarehouseSource, run: SyncRun, progress: Progress) -
         run.rows_total = warehouse.count(source.query)
         SyncRun.objects.filter(pk=run.pk).update(rows_total=run.rows_total)
         progress(run)
+        kept = 0
         for number, rows in enumerate(warehouse.rows(source.query, settings.WAREHOUSE_CHUNK_ROWS)):
             if number == 0:
                 check_columns(source, rows[0])
             chunk = diff(source, run, rows)
+            kept += len(chunk.seen)
             if run.dry_run:
                 _keep_samples(run, reference, chunk.messages)
                 _count(run, chunk)
@@ -113,7 +121,7 @@ def _read_and_store(source: WarehouseSource, run: SyncRun, progress: Progress) -
                 _commit(run, reference, chunk)
             progress(run)
     if source.mode == WarehouseSource.Mode.MIRROR and source.kind != WarehouseSource.Kind.EVENT:
-        _remove_missing(source, run, reference, progress)
+        _remove_missing(source, run, reference, progress, kept)
 
 
 def source_reference(source: WarehouseSource) -> SourceRef:
@@ -145,8 +153,10 @@ def diff(source: WarehouseSource, run: SyncRun, rows: list[dict[str, Any]]) -> C
     """Map a chunk's rows and compare them with the stored fingerprints: what is new, changed, the same."""
     chunk = Chunk()
     chunk.counts["rows_read"] = len(rows)
-    mapped = _map_rows(source, run, rows, chunk)
-    stored = fingerprints.load(source.pk, list(mapped))
+    mapped, failed = _map_rows(source, run, rows, chunk)
+    stored = fingerprints.load(source.pk, [*mapped, *failed])
+    # A row that fails is still in the query: mirror mode keeps what it was (it fails alone).
+    chunk.seen += [key for key in failed if key in stored and stored[key].fingerprint]
     arrival = Arrival(timezone.now(), ip="", historical=False)
     for key, (number, item) in mapped.items():
         known = stored.get(key)
@@ -162,9 +172,11 @@ def diff(source: WarehouseSource, run: SyncRun, rows: list[dict[str, Any]]) -> C
 
 def _map_rows(
     source: WarehouseSource, run: SyncRun, rows: list[dict[str, Any]], chunk: Chunk
-) -> dict[str, tuple[int, mapping.MappedRow]]:
-    """{key: (row number, mapped row)} of the rows that map; the others fail with their reason."""
+) -> tuple[dict[str, tuple[int, mapping.MappedRow]], set[str]]:
+    """{key: (row number, mapped row)} of the rows that map, and the keys of those that fail (when
+    their identifier reads); each failure is kept with its reason."""
     mapped: dict[str, tuple[int, mapping.MappedRow]] = {}
+    failed: set[str] = set()
     for number, row in enumerate(rows, start=run.rows_read + 1):
         try:
             item = mapping.map_row(source, row)
@@ -172,9 +184,12 @@ def _map_rows(
                 raise mapping.RowError(REPEATED)
         except mapping.RowError as error:
             _fail(chunk, number, row.get(source.identifier_column), str(error))
+            key = mapping.identity(source, row)
+            if key is not None:
+                failed.add(key)
         else:
             mapped[item.key] = (number, item)
-    return mapped
+    return mapped, failed - mapped.keys()
 
 
 def _stage(
@@ -197,7 +212,8 @@ def _stage(
         )
     except IngestError as error:
         _fail(chunk, number, item.key, str(error))
-        chunk.seen.append(item.key)
+        if known is not None and known.fingerprint:
+            chunk.seen.append(item.key)
         return
     chunk.counts["rows_new" if is_new else "rows_changed"] += 1
     chunk.messages.append(message)
@@ -235,9 +251,12 @@ def _count(run: SyncRun, chunk: Chunk, now=None) -> None:
     updates = {name: F(name) + value for name, value in chunk.counts.items() if value}
     if not run.dry_run and chunk.messages:
         updates["events_stored"] = F("events_stored") + len(chunk.messages)
-    SyncRun.objects.filter(pk=run.pk).update(
+    counted = SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.RUNNING).update(
         **updates, failures=run.failures, samples=run.samples, heartbeat_at=run.heartbeat_at
     )
+    if not counted:
+        # In _commit's transaction: the chunk's events and fingerprints go back with it.
+        raise Interrupted(f"run {run.pk} was taken over")
 
 
 def _keep_samples(run: SyncRun, reference: SourceRef, messages: list[dict]) -> None:
@@ -248,11 +267,14 @@ def _keep_samples(run: SyncRun, reference: SourceRef, messages: list[dict]) -> N
     run.samples = [*run.samples, *(sample_requests(message, destination) for message in messages[:room])]
 
 
-def _remove_missing(source: WarehouseSource, run: SyncRun, reference: SourceRef, progress: Progress) -> None:
-    """Mirror mode: delete, chunk by chunk, what no row of this run's query had."""
+def _remove_missing(
+    source: WarehouseSource, run: SyncRun, reference: SourceRef, progress: Progress, kept: int
+) -> None:
+    """Mirror mode: delete, chunk by chunk, what no row of this run's query had (`kept`: the stored rows
+    read and kept as they were, unchanged or failed)."""
     missing = RowFingerprint.objects.filter(warehouse_source=source).exclude(fingerprint="").order_by("id")
     if run.dry_run:
-        matched = run.rows_unchanged + run.rows_changed
+        matched = kept + run.rows_changed
         removed = max(missing.count() - matched, 0)
         SyncRun.objects.filter(pk=run.pk).update(rows_removed=removed)
         run.rows_removed = removed
@@ -285,13 +307,18 @@ def _remove_missing(source: WarehouseSource, run: SyncRun, reference: SourceRef,
 
 
 def _finish(run: SyncRun, state: str, error: str) -> None:
-    run.state, run.error, run.finished_at = state, error, timezone.now()
-    SyncRun.objects.filter(pk=run.pk).update(state=state, error=error, finished_at=run.finished_at)
+    """End the run as `state`; a run taken over stays as the run that took over marked it."""
+    now = timezone.now()
+    finished = SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.RUNNING).update(
+        state=state, error=error, finished_at=now
+    )
+    if finished:
+        run.state, run.error, run.finished_at = state, error, now
+    else:
+        run.refresh_from_db(fields=["state", "error", "finished_at", *COUNTERS, "events_stored"])
     warehouse = str(run.warehouse_source_id)
-    metrics.WAREHOUSE_RUNS.labels(warehouse, state).inc()
+    metrics.WAREHOUSE_RUNS.labels(warehouse, run.state).inc()
     for counter in COUNTERS:
         metrics.WAREHOUSE_ROWS.labels(warehouse, counter.removeprefix("rows_")).inc(
             getattr(run, counter) or 0
         )
-    if error:
-        logger.warning("warehouse source %s: run %s failed: %s", run.warehouse_source.name, run.pk, error)

@@ -4,11 +4,12 @@ SQLAlchemy speaks to PostgreSQL, MySQL/MariaDB and SQLite out of the box and to 
 Redshift and others through their dialect packages, so one code path reads them all. A URL as people
 write it picks the driver the project ships: psycopg 3 for `postgresql://` and PyMySQL (pure Python)
 for `mysql://` and `mariadb://`. Credentials never leave this module in an error: a database's message
-is kept, with the URL's password taken out of it.
+is kept, with the URL's password taken out of it, whole or in part.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from cio_project.log_redaction import redact, register_secret
+from cio_project.log_redaction import MASK, redact, register_secret
 
 # The driver the project ships for each database named without one.
 DRIVERS = {
@@ -29,6 +30,10 @@ DRIVERS = {
     "mariadb": "mariadb+pymysql",
 }
 MAX_ERROR_LENGTH = 1000
+# Where a database cuts a query it quotes back: PostgreSQL's "LINE 1: ...", MariaDB's near '...'.
+_CUT_AFTER = r"(?=\.\.\.|['\"]|$)"
+_CUT_BEFORE = r"(?:(?<=\.\.\.)|(?<=['\"])|^)"
+MIN_MASKED_PART = 3
 
 
 class WarehouseError(Exception):
@@ -77,9 +82,21 @@ def safe_message(error: BaseException, url: URL | None = None) -> str:
         text = str(error).split("\n(Background on this error")[0]
     text = " ".join(text.split())
     if url is not None and url.password:
-        text = text.replace(url.password, "[redacted]")
+        text = without_password(text, url.password)
     text = redact(text)
     return text[:MAX_ERROR_LENGTH] or type(error).__name__
+
+
+def without_password(text: str, password: str) -> str:
+    """The text with the password masked. A database that quotes a failing query back cuts the quote to
+    fit, so a password in the query (a literal, a connection string) can show only its start or its end
+    at the cut: those are masked too."""
+    text = text.replace(password, MASK)
+    for length in range(len(password) - 1, MIN_MASKED_PART - 1, -1):
+        start, end = re.escape(password[:length]), re.escape(password[-length:])
+        text = re.sub(start + _CUT_AFTER, MASK, text)
+        text = re.sub(_CUT_BEFORE + end, MASK, text)
+    return text
 
 
 @dataclass

@@ -94,6 +94,16 @@ def map_row(config: MappingConfig, row: dict[str, Any]) -> MappedRow:
     return MappedRow(identifier, message, digest(message))
 
 
+def identity(config: MappingConfig, row: dict[str, Any]) -> str | None:
+    """The key of a row that does not map, when its identifier reads (an event has none of its own)."""
+    if config.kind == EVENT:
+        return None
+    try:
+        return _identifier({"key": json_value(row.get(config.identifier_column))}, "key")
+    except RowError:
+        return None
+
+
 def _identifier(values: dict[str, Any], column: str) -> str:
     value = values.get(column)
     text = value.strip() if isinstance(value, str) else "" if value is None else json.dumps(value)

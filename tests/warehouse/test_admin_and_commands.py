@@ -51,6 +51,40 @@ def test_add_warehouse_source_creates_it_feeding_the_destination(capsys):
 
 
 @pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (
+            ["--event-name-column", "what", "--timestamp-column", "placed_at", "--identifier", "email"],
+            {
+                "event_name_column": "what",
+                "event_name": "",
+                "timestamp_column": "placed_at",
+                "identifier": "email",
+            },
+        ),
+        (
+            ["--event-name", "Order Placed", "--identifier", "cio_id"],
+            {
+                "event_name_column": "",
+                "event_name": "Order Placed",
+                "timestamp_column": "",
+                "identifier": "cio_id",
+            },
+        ),
+    ],
+)
+def test_add_warehouse_source_creates_an_event_table_named_by_a_column_or_a_fixed_name(flags, expected):
+    make_destination(name="Customer.io")
+    call_command(
+        "add_warehouse_source", "orders", "--url", "sqlite:///orders.db", "--query", "SELECT * FROM orders",
+        "--identifier-column", "who", "--object", "event", "--destination", "Customer.io", *flags,
+    )  # fmt: skip
+    warehouse = WarehouseSource.objects.get()
+    assert (warehouse.kind, warehouse.mode, warehouse.every_minutes) == ("event", "upsert", 60)
+    assert {name: getattr(warehouse, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
     ("arguments", "message"),
     [
         (["--url", "not a url"], "connection_url: connection URL is not a database URL"),
@@ -94,6 +128,22 @@ def test_a_source_is_due_when_its_interval_has_passed_and_no_run_is_under_way():
     assert sorted(due_sources(now)) == sorted([never_ran.pk, old.pk])
 
 
+def test_a_source_whose_run_was_killed_is_due_again_and_one_still_running_is_not(settings):
+    # Given two sources due by their interval, each with a run still marked running: one whose process
+    # beats its heartbeat, and one whose heartbeat stopped (its worker was SIGKILLed)
+    destination = make_destination()
+    killed = make_warehouse_source("sqlite:///killed.db", destination, name="killed", every_minutes=60)
+    alive = make_warehouse_source("sqlite:///alive.db", destination, name="alive", every_minutes=60)
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.WAREHOUSE_RUN_STALE_SECONDS + 1)
+    for source, heartbeat in ((killed, stale), (alive, now)):
+        SyncRun.objects.create(
+            warehouse_source=source, started_at=now - timedelta(minutes=61), heartbeat_at=heartbeat
+        )
+    # Then beat starts the killed one again (its new run marks the dead one interrupted), not the live one
+    assert due_sources(now) == [killed.pk]
+
+
 @pytest.fixture
 def browser() -> Client:
     client = Client()
@@ -130,3 +180,22 @@ def test_a_run_shows_its_progress_counts_and_a_link_to_its_deliveries(browser):
     assert f"/admin/delivery/delivery/?source__id__exact={warehouse.source_id}" in page
     source_page = browser.get(f"/admin/warehouse/warehousesource/{warehouse.pk}/change/").content.decode()
     assert f"/admin/warehouse/syncrun/{run.pk}/change/" in source_page
+
+
+@pytest.mark.parametrize(
+    ("action", "options"), [("sync_now", {}), ("dry_run", {"kwargs": {"dry_run": True}})]
+)
+def test_the_admin_starts_a_sync_or_a_dry_run_through_the_worker(browser, monkeypatch, action, options):
+    from celery import current_app
+
+    from delivery.tasks import sync_warehouse
+
+    warehouse = make_warehouse_source(URL, make_destination())
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, **given: sent.append((name, given)))
+    response = browser.post(
+        "/admin/warehouse/warehousesource/", {"action": action, "_selected_action": [warehouse.pk]}
+    )
+    assert response.status_code == 302
+    # The task it names is the worker's
+    assert sent == [(sync_warehouse.name, {"args": [warehouse.pk], **options})]

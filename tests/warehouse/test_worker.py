@@ -51,16 +51,16 @@ def test_beat_runs_a_due_source_and_the_worker_delivers_its_rows(sqlite_warehous
     assert len(received_people(fake)) == 300
 
 
-def test_a_sigkilled_run_restarted_sends_each_changed_row_once(sqlite_warehouse, fake, settings):
+def test_a_sigkilled_run_restarted_sends_each_changed_row_once(warehouse, fake, settings):
     # Given 10,000 people synced, then 1,000 of them changed (every tenth)
-    sqlite_warehouse.people(10_000)
+    warehouse.people(10_000)
     destination = batching_destination()
-    source = make_warehouse_source(sqlite_warehouse.url, destination)
+    source = make_warehouse_source(warehouse.url, destination)
     from delivery.warehouse.sync import sync
 
     sync(source)
     deliver_everything(destination)
-    sqlite_warehouse.execute("UPDATE people SET plan = 'pro' WHERE MOD(id, 10) = 0")
+    warehouse.execute("UPDATE people SET plan = 'pro' WHERE MOD(id, 10) = 0")
     fake.received.clear()
     # When `sync_warehouse` is SIGKILLed part-way through (small chunks, so it is mid-run)
     env = processes.process_env(fake.url, WAREHOUSE_CHUNK_ROWS=20)
@@ -130,3 +130,23 @@ def test_on_a_terminal_sync_warehouse_draws_a_progress_bar_then_prints_a_summary
     assert [frame for frame in frames if frame][-1].endswith(
         "3000 new, 0 changed, 0 removed, 0 unchanged, 0 failed; 3000 events stored"
     )
+
+
+def test_a_failing_sync_warehouse_says_why_in_one_line_on_stderr_and_exits_2(sqlite_warehouse, fake):
+    # Given a source whose query names a table that does not exist
+    source = make_warehouse_source(
+        sqlite_warehouse.url, batching_destination(), query="SELECT id FROM no_such_table"
+    )
+    # When sync_warehouse runs from a script (no terminal)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "sync_warehouse", source.name],
+        env=processes.process_env(fake.url),
+        cwd=processes.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Then it exits 2 with the database's words in one line on stderr, and nothing on stdout
+    run = SyncRun.objects.get()
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [f"CommandError: run {run.pk} failed: no such table: no_such_table"]

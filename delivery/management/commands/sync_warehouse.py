@@ -4,6 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from cio_project.log_redaction import redact
 from delivery.warehouse.sync import AlreadyRunning, sync
 from destinations.warehouse.models import SyncRun, WarehouseSource
 
@@ -39,6 +40,12 @@ class Command(BaseCommand):
                 run = sync(source, dry_run=dry_run, progress=progress)
             except AlreadyRunning as error:
                 raise CommandError(str(error), returncode=FAILED) from None
+            except Exception as error:
+                # The run is marked failed; the terminal gets one line (--traceback shows the rest).
+                message = " ".join(redact(str(error)).split())
+                raise CommandError(
+                    f"sync of {name!r} failed: {type(error).__name__}: {message}", returncode=FAILED
+                ) from error
         if dry_run:
             for sample in run.samples:
                 self.stdout.write(json.dumps(sample, ensure_ascii=False, default=str))
