@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from destinations.customerio.dates import convert_dates, read_millis
 from tests.transformer.helpers import send
@@ -158,3 +163,51 @@ def test_the_unix_time_option_still_converts_only_iso_dates():
         "b": "05/01/2024",
         "c": "2024/05/01",
     }
+
+
+ZONES = [
+    UTC,
+    timezone(timedelta(hours=2)),
+    timezone(-timedelta(hours=5, minutes=30)),
+    timezone(timedelta(hours=14)),
+]
+
+
+def written_forms(moment: datetime) -> dict[str, datetime]:
+    """`moment` as programs and people write it, each with the moment it stands for (some drop the
+    fraction of a second)."""
+    whole = moment.replace(microsecond=0)
+    offset = moment.utcoffset()
+    hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
+    forms = {
+        moment.isoformat(): moment,
+        moment.isoformat(sep=" "): moment,
+        format_datetime(whole): whole,  # RFC 2822
+        whole.strftime("%a %b %d %Y %H:%M:%S GMT%z (Some Zone)"): whole,  # JavaScript's Date#toString
+        whole.strftime("%m/%d/%Y %I:%M:%S %p GMT%z"): whole,
+        whole.strftime("%B %d, %Y %I:%M:%S %p %z"): whole,
+        whole.strftime("%d-%b-%Y %H:%M:%S %z"): whole,
+    }
+    if minutes == 0:  # PostgreSQL writes a whole-hour offset as hours alone
+        forms[moment.strftime("%Y-%m-%d %H:%M:%S.%f") + f"{hours:+03d}"] = moment
+    return forms
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(ZONES)
+    )
+)
+def test_a_moment_written_in_any_form_reads_back_as_itself(moment):
+    # given a moment written in each form the reference reads
+    for written, meant in written_forms(moment).items():
+        # when it is read
+        # then it is that moment, to the millisecond
+        assert read_millis(written) == (meant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+            milliseconds=1
+        ), written
+
+
+@given(st.text(st.sampled_from(list("0123456789 :-/+.,()TZapmAPMGT")), max_size=24) | st.text(max_size=24))
+def test_any_text_is_a_date_or_none_never_an_error(text):
+    assert read_millis(text) is None or isinstance(read_millis(text), int)
