@@ -77,7 +77,7 @@ def _validate_record(message: dict, base: str) -> None:
     if kind is not None and kind not in RECORD_OBJECTS:
         raise _fail(at(base, "object"), f"must be one of {', '.join(RECORD_OBJECTS)}")
     stated = dig(message, ("connection", "config", "destination", "object"))
-    if stated not in (None, "") and stated not in RECORD_OBJECTS:
+    if stated is not None and stated not in RECORD_OBJECTS:
         field = "connection.config.destination.object"
         raise _fail(at(base, field), f"must be one of {', '.join(RECORD_OBJECTS)}")
     kind = kind or stated
