@@ -16,6 +16,7 @@ from delivery.engine.filters import integrations_exclusion
 from delivery.ingestion.sources import SourceRef
 from delivery.models import Delivery, Event, normal_email
 from destinations.customerio.message import person_key
+from destinations.customerio.records import logged_event_name
 
 # The copied, searchable columns are CharField(max_length=255); the payload keeps the full value.
 TEXT_LENGTH = Event._meta.get_field("user_id").max_length
@@ -43,8 +44,9 @@ def _text(value: Any) -> str:
 def event_name(message: dict) -> str:
     """The track event, else the page/screen name (a record's event): what a person searches the log for."""
     kind = message["type"]
-    name = message.get("event") if kind in ("track", "record") else message.get("name")
-    return _text(name)
+    if kind == "record":
+        return _text(logged_event_name(message))
+    return _text(message.get("event") if kind == "track" else message.get("name"))
 
 
 def user_id(message: dict) -> str:

@@ -84,6 +84,10 @@ def message_schema(kind: str) -> dict[str, Any]:
     return {**schema, "required": required} if required else schema
 
 
+OBJECT_KIND = {"type": "string", "enum": list(RECORD_OBJECTS)}
+DESTINATION = {"type": "object", "properties": {"object": OBJECT_KIND}}
+
+
 def record_schema() -> dict[str, Any]:
     identifiers = {
         "type": "object",
@@ -97,11 +101,17 @@ def record_schema() -> dict[str, Any]:
         "properties": {
             "type": {"type": "string", "enum": ["record"]},
             "action": {"type": "string", "enum": list(RECORD_ACTIONS)},
-            "object": {"type": "string", "enum": list(RECORD_OBJECTS)},
+            "object": OBJECT_KIND,
             "identifiers": identifiers,
             "fields": OBJECT,
             "event": {"type": "string"},
             "relationships": {"type": "array", "items": OBJECT},
+            "connection": {
+                "type": "object",
+                "description": "config.destination.object says what the rows are, as RudderStack passes "
+                "it; the record's own object wins.",
+                "properties": {"config": {"type": "object", "properties": {"destination": DESTINATION}}},
+            },
             "messageId": {"type": "string", "maxLength": MAX_MESSAGE_ID_LENGTH},
             "context": OBJECT,
         },

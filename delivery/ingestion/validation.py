@@ -13,7 +13,7 @@ from typing import Any
 from delivery.ingestion.refusals import IngestError, PayloadTooLarge
 from delivery.ingestion.sizes import KB, MAX_EVENT_BYTES, MAX_MESSAGE_ID_LENGTH, MAX_NESTING_DEPTH
 from destinations.customerio.config import RECORD_OBJECTS
-from destinations.customerio.message import is_identifier, record_person
+from destinations.customerio.message import dig, is_identifier, record_person
 from destinations.customerio.records import ACTIONS as RECORD_ACTIONS
 
 # The types with a route of their own (/v1/identify ...); every type comes in a batch.
@@ -76,6 +76,11 @@ def _validate_record(message: dict, base: str) -> None:
     kind = message.get("object")
     if kind is not None and kind not in RECORD_OBJECTS:
         raise _fail(at(base, "object"), f"must be one of {', '.join(RECORD_OBJECTS)}")
+    stated = dig(message, ("connection", "config", "destination", "object"))
+    if stated is not None and stated not in RECORD_OBJECTS:
+        field = "connection.config.destination.object"
+        raise _fail(at(base, field), f"must be one of {', '.join(RECORD_OBJECTS)}")
+    kind = kind or stated
     for field in ("identifiers", "fields", "context", "integrations"):
         if message.get(field) is not None and not isinstance(message[field], dict):
             raise _fail(at(base, field), "must be an object")

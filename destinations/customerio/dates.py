@@ -2,16 +2,18 @@
 
 Two readers, for two jobs:
 - `read_millis` reads the event's own dates (timestamp, originalTimestamp, traits.createdAt, a record's
-  created_at) in every form RudderStack's transformer reads with JavaScript's `new Date()`: ISO-8601,
-  a space instead of the T ("2024-05-01 12:30:15"), slashes ("2024/05/01", US "05/01/2024"), dates
-  without times, RFC 2822 ("Wed, 01 May 2024 12:30:15 GMT"), and unix time as a number or a numeric
-  string. A value it cannot read is None: the caller leaves the field out and says so, because an
-  event must never be lost over one date.
+  created_at) in every form RudderStack's transformer reads with JavaScript's `new Date()`: ISO-8601
+  (a year alone, "2024", and "2024-05" included), and what `written_dates` reads (a space instead of the
+  T, slashes, month names, dates without times, RFC 2822, AM/PM, JavaScript's Date#toString); and unix
+  time as a number or a numeric string, which JavaScript does not read as text. A value it cannot read
+  is None: the caller leaves the field out and says so, because an event must never be lost over one
+  date.
 - `unix_millis` / `convert_dates` read only ISO-8601, because they turn strings inside attributes and
   properties into numbers (the convertToUnixTime option), where "05/01/2024" may well be a label.
 
-A time without an offset is UTC, as on a server running in UTC (where `new Date()` reads local time).
-Years before 1970 give negative times.
+Unix time is seconds, as Customer.io takes it, unless the number is too large to be seconds of any
+real date (see _MILLIS_FROM). A time without an offset is UTC, as on a server running in UTC (where
+`new Date()` reads local time). Years before 1970 give negative times.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
+
+from destinations.customerio.written_dates import read_written
 
 # The forms accepted, checked before parsing: datetime.fromisoformat alone would also take "20240501"
 # (a product code, say) or a week date.
@@ -29,20 +32,9 @@ _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
     re.ASCII,
 )
-# ISO-8601 with a space (or a lowercase t) between date and time, and lowercase z: the SQL form.
-_SPACED = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[ t](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([zZ]|UTC|GMT|[+-]\d{2}:?\d{2})?",
-    re.ASCII,
-)
-# 2024/05/01 and 05/01/2024 (month first, as JavaScript reads it), each with an optional time.
-_SLASHED = re.compile(
-    r"(?:(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})"
-    r"|(?P<us_month>\d{1,2})/(?P<us_day>\d{1,2})/(?P<us_year>\d{4}))"
-    r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?"
-    r"\s*(?P<zone>[zZ]|UTC|GMT|[+-]\d{2}:?\d{2})?",
-    re.ASCII,
-)
 _NUMERIC = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
+# A year alone is ISO-8601 (and JavaScript's "2024" is 2024), not 2024 seconds after 1970.
+_YEAR = re.compile(r"\d{4}", re.ASCII)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 # Customer.io's timestamps are unix seconds; a number this large as seconds would be after the year
@@ -80,17 +72,12 @@ def read_millis(value: Any) -> int | None:
 def _read_text(value: str) -> int | None:
     value = value.strip()
     if _ISO.fullmatch(value):
-        return _millis_of_iso(value)
-    if _NUMERIC.fullmatch(value):
+        millis = _millis_of_iso(value)
+        if millis is not None:
+            return millis  # else 24:00, which ISO-8601 allows and datetime does not, or no such day
+    elif _NUMERIC.fullmatch(value) and not _YEAR.fullmatch(value):
         return _epoch_millis(float(value) if "." in value else int(value))
-    spaced = _SPACED.fullmatch(value)
-    if spaced:
-        date, time, zone = spaced.groups()
-        return _millis_of_iso(f"{date}T{time}{_offset(zone)}")
-    slashed = _SLASHED.fullmatch(value)
-    if slashed:
-        return _millis_of_slashed(slashed)
-    return _millis_of_rfc2822(value)
+    return read_written(value)
 
 
 def read_seconds(value: Any) -> int | None:
@@ -128,48 +115,6 @@ def _epoch_millis(number: int | float) -> int | None:
         return None
     millis = number if abs(number) >= _MILLIS_FROM else number * 1000
     return math.floor(millis) if abs(millis) <= _MAX_MILLIS else None
-
-
-def _offset(zone: str | None) -> str:
-    if zone is None or zone in ("z", "Z", "UTC", "GMT"):
-        return "" if zone is None else "+00:00"
-    return zone
-
-
-def _millis_of_slashed(match: re.Match[str]) -> int | None:
-    parts = match.groupdict()
-    year, month, day = (
-        (parts["year"], parts["month"], parts["day"])
-        if parts["year"]
-        else (parts["us_year"], parts["us_month"], parts["us_day"])
-    )
-    fraction = (parts["fraction"] or "0")[:6].ljust(6, "0")
-    try:
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(parts["hour"] or 0),
-            int(parts["minute"] or 0),
-            int(parts["second"] or 0),
-            int(fraction),
-        )
-    except ValueError:
-        return None
-    zone = _offset(parts["zone"])
-    if zone:
-        sign = -1 if zone[0] == "-" else 1
-        hours, minutes = int(zone[1:3]), int(zone[-2:])
-        moment = moment.replace(tzinfo=UTC) - sign * timedelta(hours=hours, minutes=minutes)
-    return _since_epoch(moment)
-
-
-def _millis_of_rfc2822(value: str) -> int | None:
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return _since_epoch(moment)
 
 
 def _since_epoch(moment: datetime) -> int:

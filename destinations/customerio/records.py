@@ -8,9 +8,12 @@ setting of the connection between the source and the destination (RudderStack pa
 
 - person: insert and update are an identify of the person (the columns as attributes), delete deletes
   the person.
-- event: insert and update are an event of the person, named by the record's `event` / `eventName` /
-  `name` (at the top level or among the columns), at `created_at`; a row deleted from an event table
-  does not un-happen the event, so delete is refused, with the reference's wording.
+- event: insert and update are an event of the person, named by its `name` column (or, ours, by the
+  record's own `event` / `eventName` / `name`, which is how warehouse sources name events); a row
+  deleted from an event table does not un-happen the event, so delete is refused, with the reference's
+  wording.
+- for people and events alike, a `created_at` column is not an attribute: it is the item's
+  `timestamp`, when the change or the event happened, as the reference sends it.
 - object (ours: RudderStack's Customer.io destination has no object records): identify or delete of
   the object `identifiers.object_type_id` / `identifiers.object_id`, related to the people listed in
   `relationships`.
@@ -40,10 +43,12 @@ from destinations.customerio.message import (
 )
 
 ACTIONS = {"insert": "identify", "update": "identify", "delete": "delete"}
+# What the record itself may name its event by (ours); the reference reads only the `name` column.
 _EVENT_NAME_KEYS = ("event", "eventName", "name")
-_EVENT_TIME_KEY = "created_at"
-# Where a date the transformer may have to leave out sits in an event record.
-EVENT_TIME: tuple[Path, ...] = paths(f"identifiers.{_EVENT_TIME_KEY}", f"fields.{_EVENT_TIME_KEY}")
+_EVENT_NAME_COLUMN = "name"
+_CREATED_AT = "created_at"
+# Where the date the transformer may have to leave out sits in a person or event record.
+CREATED_AT: tuple[Path, ...] = paths(f"identifiers.{_CREATED_AT}", f"fields.{_CREATED_AT}")
 
 Message = dict[str, Any]
 Item = dict[str, Any]
@@ -79,19 +84,20 @@ def record_item(message: Message, config: TransformConfig) -> Item:
     key, value = person_identifier(message)
     if config.check_limits:
         check_id(f"identifiers.{key}", value)
-    attributes = {name: item for name, item in columns.items() if name != key}
+    attributes = {name: item for name, item in columns.items() if name not in (key, _CREATED_AT)}
     item: Item = {"type": "person", "identifiers": {key: value}}
     if kind == "event":
         item["action"] = "event"
         item["name"] = _event_name(message, attributes)
-        millis = read_millis(attributes.pop(_EVENT_TIME_KEY, None))
-        if millis is not None:
-            item["timestamp"] = millis // 1000
-        dedup = event_id(message, millis) if config.deduplication_ids else None
-        if dedup is not None:
-            item["id"] = dedup
     else:
         item["action"] = ACTIONS[action]
+    # transform() has already left out a created_at that is not a date, with a note.
+    millis = read_millis(columns.get(_CREATED_AT))
+    if millis is not None:
+        item["timestamp"] = millis // 1000
+    dedup = event_id(message, millis) if kind == "event" and config.deduplication_ids else None
+    if dedup is not None:
+        item["id"] = dedup
     if action != "delete" and attributes:
         if config.check_limits:
             check_attributes("fields", attributes)
@@ -121,16 +127,35 @@ def _columns(message: Message) -> dict[str, Any]:
     return columns
 
 
+def logged_event_name(message: Message) -> Any:
+    """What the delivery log shows and searches as a record's event name, before any destination reads
+    it: the record's own name, else, when the record or its connection says it is an event, its `name`
+    column. (A person's `name` column is their name, not an event's.)"""
+    own = _own_event_name(message)
+    stated = message.get("object") or dig(message, ("connection", "config", "destination", "object"))
+    if own is not None or stated != "event":
+        return own
+    for holder in ("identifiers", "fields"):  # the identifiers win, as in _columns
+        columns = message.get(holder)
+        if isinstance(columns, dict) and present(columns.get(_EVENT_NAME_COLUMN)):
+            return columns[_EVENT_NAME_COLUMN]
+    return None
+
+
+def _own_event_name(message: Message) -> Any:
+    return next((message[key] for key in _EVENT_NAME_KEYS if present(message.get(key))), None)
+
+
 def _event_name(message: Message, attributes: dict[str, Any]) -> str:
-    for key in _EVENT_NAME_KEYS:
-        if present(message.get(key)):
-            name = message[key]
-            break
-    else:
-        key = next((key for key in _EVENT_NAME_KEYS if present(attributes.get(key))), None)
-        name = None if key is None else attributes.pop(key)
+    """The record's own event name, else its `name` column, which is then not an attribute."""
+    name = _own_event_name(message)
+    if name is None:
+        name = attributes.pop(_EVENT_NAME_COLUMN, None)
     if not isinstance(name, str) or not name.strip():
-        raise InstrumentationError("an event record needs its name: event, eventName or name")
+        raise InstrumentationError(
+            "Event name is required for an event record: a non-empty identifiers.name "
+            "(or the record's own event)"
+        )
     return name
 
 

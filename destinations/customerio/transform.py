@@ -48,7 +48,7 @@ def transform(message: Any, config: TransformConfig | Any) -> list[OutgoingReque
 def _dates_of(kind: str, message: dict[str, Any], config: TransformConfig) -> tuple:
     """Where the dates this message's request is built from sit, each date's paths in reading order."""
     if kind == "record":
-        return (records.EVENT_TIME,) if records.record_object(message, config) == "event" else ()
+        return () if records.record_object(message, config) == "object" else (records.CREATED_AT,)
     return (EVENT_TIME, CREATED_AT) if kind == "identify" else (EVENT_TIME,)
 
 

@@ -87,7 +87,10 @@ def record(message: Message, config: TransformConfig) -> OutgoingRequest:
     ((key, value),) = item["identifiers"].items()
     person = Person(key, value, f"identifiers.{key}").path()
     if item["action"] == "identify":
-        return request(config, endpoints.IDENTIFY, item.get("attributes", {}), id=person)
+        attributes = item.get("attributes", {})
+        if "timestamp" in item:
+            attributes = {**attributes, "_timestamp": item["timestamp"]}  # when the row changed
+        return request(config, endpoints.IDENTIFY, attributes, id=person)
     if item["action"] == "delete":
         return request(config, endpoints.DELETE_PERSON, None, id=person)
     body = {"name": item["name"], "data": item.get("attributes", {})}

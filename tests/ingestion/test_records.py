@@ -67,6 +67,10 @@ def test_a_batch_of_records_is_stored_with_a_delivery_each(sender):
         (record(fields=[1]), "batch[0].fields: must be an object"),
         (record(object="account"), "batch[0].object: must be one of person, event, object"),
         (
+            record(connection={"config": {"destination": {"object": "account"}}}),
+            "batch[0].connection.config.destination.object: must be one of person, event, object",
+        ),
+        (
             record(object="object", identifiers={"object_id": "acme"}),
             "batch[0].identifiers.object_type_id: an object record needs it (a string or a number)",
         ),
@@ -78,3 +82,18 @@ def test_a_batch_of_records_is_stored_with_a_delivery_each(sender):
 )
 def test_a_malformed_record_is_refused_naming_the_field(sender, item, message):
     assert_rejected(sender.post("/v1/batch", {"batch": [item]}), 400, message)
+
+
+def test_an_event_row_is_logged_under_its_name_column_and_a_person_row_is_not(sender):
+    # given RudderStack's rows: an event named by its name column, in a connection whose object is
+    # "event", and a person whose name column is their name
+    events = {"config": {"destination": {"object": "event", "syncMode": "upsert"}}}
+    batch = [
+        record(messageId="e1", identifiers={"id": "u1", "name": "Order Completed"}, connection=events),
+        record(messageId="p1", identifiers={"id": "u2", "name": "Ann Lee"}),
+    ]
+    # when they are sent
+    assert sender.post("/v1/batch", {"batch": batch}).status_code == 200
+    # then the log finds the event by its name, and the person is not logged as an event named Ann Lee
+    names = dict(Event.objects.values_list("message_id", "event_name"))
+    assert names == {"e1": "Order Completed", "p1": ""}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from destinations.customerio import InstrumentationError
-from tests.transformer.helpers import EU, send
+from tests.transformer.helpers import EU, item, send
 
 
 @pytest.mark.parametrize("field", ["userId", "anonymousId"])
@@ -44,10 +44,51 @@ def test_a_field_of_the_wrong_type_is_refused_by_name(message, field):
         send(message)
 
 
-def test_a_number_as_a_time_is_seconds_unless_it_can_only_be_milliseconds():
-    seconds = send({"type": "identify", "userId": "u1", "traits": {"createdAt": 1714566615}}).body
-    millis = send({"type": "identify", "userId": "u1", "traits": {"createdAt": 1714566615123}}).body
-    assert seconds == millis == {"created_at": 1714566615}
+@pytest.mark.parametrize("created_at", [1714566615, 1714566615123, "1714566615", "1714566615123"])
+def test_a_number_as_a_time_is_seconds_unless_it_can_only_be_milliseconds(created_at):
+    body = send({"type": "identify", "userId": "u1", "traits": {"createdAt": created_at}}).body
+    assert body == {"created_at": 1714566615}
+
+
+def test_a_four_digit_string_is_a_year():
+    body = send({"type": "identify", "userId": "u1", "traits": {"createdAt": "2024"}}).body
+    assert body == {"created_at": 1704067200}  # 2024-01-01T00:00:00Z
+
+
+@pytest.mark.parametrize(
+    "created_at", ["2024-02-30", "May 1", "01.05.2024", "Wed, 01 May 2024 12:30:15 CEST"]
+)
+def test_a_date_javascript_rolls_over_or_makes_up_is_left_out_with_a_note(created_at):
+    # given a createdAt that JavaScript would turn into another day, or read in the wrong zone
+    request = send({"type": "identify", "userId": "u1", "traits": {"createdAt": created_at, "plan": "pro"}})
+    # then the person is identified without it, and the note says why
+    assert request.body == {"plan": "pro"}
+    assert request.notes == (
+        f"traits.createdAt {created_at!r} is not a date, so it was left out of the request",
+    )
+
+
+def test_a_record_s_null_created_at_is_no_time_rather_than_1970():
+    message = {"type": "record", "action": "insert", "identifiers": {"id": "u1", "created_at": None}}
+    assert item(message, apiVersion="v2") == {
+        "type": "person",
+        "action": "identify",
+        "identifiers": {"id": "u1"},
+    }
+
+
+def test_a_record_without_a_connection_is_a_person_unless_it_or_the_destination_says_otherwise():
+    row = {"type": "record", "action": "insert", "identifiers": {"id": "u1", "name": "E"}}
+    assert item(row, apiVersion="v2")["action"] == "identify"
+    assert item(row, apiVersion="v2", recordObject="event")["action"] == "event"
+    events = {"config": {"destination": {"object": "event"}}}
+    assert item({**row, "object": "person", "connection": events}, apiVersion="v2")["action"] == "identify"
+
+
+def test_a_record_s_numeric_identifier_names_the_person():
+    message = {"type": "record", "action": "insert", "identifiers": {"id": 42, "plan": "pro"}}
+    assert item(message, apiVersion="v2")["identifiers"] == {"id": 42}
+    assert send(message).endpoint.endswith("/api/v1/customers/42")
 
 
 def test_a_time_without_an_offset_is_utc():

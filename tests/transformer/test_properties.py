@@ -41,7 +41,13 @@ dates = st.sampled_from(
         "2024/05/01",
         "05/01/2024",
         "Wed, 01 May 2024 12:30:15 GMT",
+        "Wed May 01 2024 12:30:15 GMT+0200 (Central European Summer Time)",
+        "2024-05-01 12:30:15+00",
+        "May 1, 2024 1:30 PM",
+        "2024-04-30T24:00:00Z",
+        "2024",
         "1714566615",
+        "2024-02-30",
         "yesterday",
         "",
     ]
@@ -103,6 +109,11 @@ records = st.fixed_dictionaries(
     },
     optional={
         "object": st.sampled_from(["person", "event", "object", "account"]),
+        # RudderStack's way of saying what the rows are
+        "connection": st.sampled_from(["person", "event", "object", "account", None]).map(
+            lambda kind: {"config": {"destination": {"object": kind, "syncMode": "mirror"}}}
+        )
+        | values,
         "event": texts,
         "messageId": texts,
         "fields": big_objects,

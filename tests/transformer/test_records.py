@@ -83,6 +83,51 @@ def test_an_event_row_is_an_event_named_and_dated_by_its_columns():
     }
 
 
+def test_an_event_row_is_named_by_its_name_column_alone():
+    # given an event row with columns called event and name, as the reference reads them
+    message = record(identifiers={"id": "u1", "event": "clicked", "name": "Order Completed", "plan": "pro"})
+    # then the name column names the event, and the event column is data like the others
+    sent = item(message, apiVersion="v2", **EVENTS)
+    assert (sent["name"], sent["attributes"]) == ("Order Completed", {"event": "clicked", "plan": "pro"})
+
+
+@pytest.mark.parametrize("identifiers", [{"id": "u1", "event": "Order Completed"}, {"id": "u1", "name": " "}])
+def test_an_event_row_without_a_name_column_fails_as_in_the_reference(identifiers):
+    with pytest.raises(InstrumentationError, match="Event name is required"):
+        send(record(identifiers=identifiers), apiVersion="v2", **EVENTS)
+
+
+def test_a_person_row_s_created_at_is_when_it_changed_not_an_attribute():
+    # given rows of a people table that carry a created_at column, as the reference's rows do
+    changed = record(identifiers={"id": "u1", "plan": "pro", "created_at": "2024-06-25T14:00:00.000Z"})
+    removed = record("delete", identifiers={"id": "u2", "created_at": "2024-06-25 15:00:00"})
+    # when they are transformed
+    # then created_at is the time of the identify or the delete, in unix seconds, and no attribute
+    assert item(changed, apiVersion="v2", **PERSON) == {
+        "type": "person",
+        "action": "identify",
+        "identifiers": {"id": "u1"},
+        "timestamp": 1719324000,
+        "attributes": {"plan": "pro"},
+    }
+    assert item(removed, apiVersion="v2", **PERSON) == {
+        "type": "person",
+        "action": "delete",
+        "identifiers": {"id": "u2"},
+        "timestamp": 1719327600,
+    }
+    # and a v1 destination dates the identify the same way, with its _timestamp attribute
+    assert send(changed, **PERSON).body == {"plan": "pro", "_timestamp": 1719324000}
+
+
+def test_a_person_row_s_unreadable_created_at_is_left_out_and_said_so():
+    request = send(record(identifiers={"id": "u1", "created_at": "soon"}), apiVersion="v2", **PERSON)
+    assert request.body["batch"][0] == {"type": "person", "action": "identify", "identifiers": {"id": "u1"}}
+    assert request.notes == (
+        "identifiers.created_at 'soon' is not a date, so it was left out of the request",
+    )
+
+
 def test_an_event_record_s_own_name_and_object_win():
     message = record(object="event", event="Signed Up", identifiers={"email": "a@example.com"})
     sent = item(message, apiVersion="v2")
