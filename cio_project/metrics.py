@@ -61,7 +61,8 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
 )
 SWEEPER_ACTIONS = Counter(
     "cio_relay_sweeper_actions",
-    "What the sweeper did: stale claims released, destinations rung with due work, deliveries deleted.",
+    "What the sweeper did: stale claims released, destinations rung with due work, tables analyzed,"
+    " deliveries deleted.",
     ["action"],
 )
 

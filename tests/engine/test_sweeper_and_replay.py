@@ -146,3 +146,32 @@ def test_backlog_counts_what_is_still_open():
     numbers = backlog(destination.pk)
     assert (numbers.pending, numbers.retrying, numbers.due, numbers.in_flight) == (2, 1, 1, 1)
     assert numbers.oldest_open_at == old
+
+
+def _planner_rows(table: str) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Counters reach pg_stat_user_tables when a transaction ends: make this one's reach it now.
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.services
+def test_a_sudden_backlog_gets_fresh_statistics_at_the_next_sweep(rings):
+    # The claim query walks the open deliveries in id order only if the planner knows there are many.
+    from django.db import connection
+
+    table = Delivery._meta.db_table
+    destination = make_destination()
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+    _planner_rows(table)
+    assert sweeper.refresh_statistics() == []  # just analyzed: nothing to do
+    for index in range(120):
+        make_delivery(destination, track(f"p{index}", "Backlog"))
+    assert _planner_rows(table) < 120
+    sweeper.sweep()
+    assert _planner_rows(table) >= 120
+    assert sweeper.refresh_statistics() == []  # fresh again
