@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Max, Q
 
 from destinations.warehouse.models import SyncRun, WarehouseSource
@@ -16,12 +15,7 @@ def due_sources(now: datetime) -> list[int]:
     sources = WarehouseSource.objects.filter(enabled=True).annotate(
         last_started=Max("runs__started_at", filter=Q(runs__dry_run=False)),
     )
-    alive_since = now - timedelta(seconds=settings.WAREHOUSE_RUN_STALE_SECONDS)
-    running = set(
-        SyncRun.objects.filter(state=SyncRun.State.RUNNING, heartbeat_at__gte=alive_since).values_list(
-            "warehouse_source_id", flat=True
-        )
-    )
+    running = set(SyncRun.objects.alive(now).values_list("warehouse_source_id", flat=True))
     return [
         source.pk
         for source in sources

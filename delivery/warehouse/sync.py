@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -85,10 +84,7 @@ def sync(source: WarehouseSource, *, dry_run: bool = False, progress: Progress |
 def start_run(source: WarehouseSource, dry_run: bool) -> SyncRun:
     """A new running run, once any run whose heartbeat stopped is marked failed."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.WAREHOUSE_RUN_STALE_SECONDS)
-    SyncRun.objects.filter(
-        warehouse_source=source, state=SyncRun.State.RUNNING, heartbeat_at__lt=stale
-    ).update(
+    SyncRun.objects.dead(now).filter(warehouse_source=source).update(
         state=SyncRun.State.FAILED,
         finished_at=now,
         error="interrupted: its process stopped (killed or lost) before it finished",

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from cio_project.times import exact_time
@@ -125,15 +126,38 @@ class WarehouseSourceAdmin(SecretsNeverShown, admin.ModelAdmin):
 
     @admin.action(description="Sync selected warehouse sources now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[WarehouseSource]) -> None:
-        for warehouse in queryset:
-            current_app.send_task(SYNC_TASK, args=[warehouse.pk])
-        self.message_user(request, f"Started {queryset.count()} sync(s).", messages.SUCCESS)
+        self.start_runs(request, queryset, dry_run=False)
 
     @admin.action(description="Dry run selected warehouse sources (counts and sample requests, nothing sent)")
     def dry_run(self, request: HttpRequest, queryset: QuerySet[WarehouseSource]) -> None:
+        self.start_runs(request, queryset, dry_run=True)
+
+    def start_runs(self, request: HttpRequest, queryset: QuerySet[WarehouseSource], dry_run: bool) -> None:
+        """Send the worker a run of each source that can start one, and say which could not and why: a
+        disabled source is not synced, and a source already syncing runs one run at a time."""
+        running = set(
+            SyncRun.objects.alive(timezone.now())
+            .filter(warehouse_source__in=queryset)
+            .values_list("warehouse_source_id", flat=True)
+        )
+        started, syncing, disabled = [], [], []
         for warehouse in queryset:
-            current_app.send_task(SYNC_TASK, args=[warehouse.pk], kwargs={"dry_run": True})
-        self.message_user(request, f"Started {queryset.count()} dry run(s): see Sync runs.", messages.SUCCESS)
+            if not warehouse.enabled:
+                disabled.append(warehouse.name)
+            elif warehouse.pk in running:
+                syncing.append(warehouse.name)
+            else:
+                options = {"kwargs": {"dry_run": True}} if dry_run else {}
+                current_app.send_task(SYNC_TASK, args=[warehouse.pk], **options)
+                started.append(warehouse.name)
+        kind = "dry run(s)" if dry_run else "sync(s)"
+        parts = [f"Started {len(started)} {kind}" + (": see Sync runs." if started else ".")]
+        if syncing:
+            parts.append(f"Already syncing, not started again: {', '.join(syncing)}.")
+        if disabled:
+            parts.append(f"Disabled, not started: {', '.join(disabled)}.")
+        level = messages.SUCCESS if started and not (syncing or disabled) else messages.WARNING
+        self.message_user(request, " ".join(parts), level)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)

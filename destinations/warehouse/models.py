@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -112,6 +115,20 @@ class WarehouseSource(models.Model):
         super().save(*args, **kwargs)
 
 
+class SyncRunQuerySet(models.QuerySet):
+    def alive(self, now: datetime) -> SyncRunQuerySet:
+        """Runs still running whose heartbeat is fresh: their process is alive (see heartbeat.py)."""
+        return self.filter(state=SyncRun.State.RUNNING, heartbeat_at__gte=_alive_since(now))
+
+    def dead(self, now: datetime) -> SyncRunQuerySet:
+        """Runs still marked running whose heartbeat stopped: their process was killed or lost."""
+        return self.filter(state=SyncRun.State.RUNNING, heartbeat_at__lt=_alive_since(now))
+
+
+def _alive_since(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.WAREHOUSE_RUN_STALE_SECONDS)
+
+
 class SyncRun(models.Model):
     """One reading of a source's query: its counts, its progress while it runs, and why it failed."""
 
@@ -139,6 +156,8 @@ class SyncRun(models.Model):
     # The first failed rows ({"row", "identifier", "reason"}) and, for a dry run, sample requests.
     failures = models.JSONField(default=list, blank=True)
     samples = models.JSONField(default=list, blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

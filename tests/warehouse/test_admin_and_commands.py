@@ -199,3 +199,27 @@ def test_the_admin_starts_a_sync_or_a_dry_run_through_the_worker(browser, monkey
     assert response.status_code == 302
     # The task it names is the worker's
     assert sent == [(sync_warehouse.name, {"args": [warehouse.pk], **options})]
+
+
+def test_the_admin_starts_no_second_run_of_a_source_already_syncing_nor_of_a_disabled_one(
+    browser, monkeypatch
+):
+    from celery import current_app
+
+    destination = make_destination()
+    idle = make_warehouse_source(URL, destination, name="idle")
+    syncing = make_warehouse_source(URL, destination, name="syncing")
+    disabled = make_warehouse_source(URL, destination, name="switched off", enabled=False)
+    start_run(syncing, dry_run=False)
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, **given: sent.append(given["args"]))
+    response = browser.post(
+        "/admin/warehouse/warehousesource/",
+        {"action": "sync_now", "_selected_action": [idle.pk, syncing.pk, disabled.pk]},
+        follow=True,
+    )
+    assert sent == [[idle.pk]]
+    page = response.content.decode()
+    assert "Started 1 sync(s): see Sync runs." in page
+    assert "Already syncing, not started again: syncing." in page
+    assert "Disabled, not started: switched off." in page
