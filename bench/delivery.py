@@ -215,7 +215,7 @@ def run_case(mode: str, workers: int, fake, log_dir: Path, backlog: int, latency
 
 def backlog_memory(fake, log_dir: Path, size: int) -> str:
     """2 v2 workers deliver a backlog of `size`; their RSS at 10%, 50% and 100% of it."""
-    from delivery.engine import doorbell, sweeper
+    from delivery.engine import claims, doorbell
     from delivery.models import Delivery, Event, SentRequest
     from destinations.models import Destination, Source
     from tests.support import processes
@@ -236,7 +236,7 @@ def backlog_memory(fake, log_dir: Path, size: int) -> str:
         insert(destination, min(20_000, size - offset), offset=offset)
     inserted_in = time.monotonic() - started_insert
     # As beat's next sweep would (no beat runs here): the claims' plan needs the table's new size.
-    sweeper.refresh_statistics()
+    claims.refresh_statistics()
     env = processes.process_env(fake.url, LOG_LEVEL="WARNING")
     workers = [processes.worker(log_dir, env, name=f"backlog-{index}").start() for index in range(2)]
     marks: list[str] = []

@@ -5,9 +5,7 @@ broker messages and long retry waits only ever delay a delivery. delete_old_deli
 delivery log's retention, in batches; failed deliveries stay until a person deals with them.
 delete_old_message_activity(): the same retention for what Customer.io's reporting webhooks posted.
 delete_old_refusals(): the same for the ingestion API's refused requests, counted and kept as examples.
-refresh_statistics(): on PostgreSQL, analyze the deliveries table once it has changed as much as
-autovacuum's defaults would analyze it after, when autovacuum has not (it may be off, or a minute behind
-a sudden backlog).
+Each sweep also refreshes the deliveries table's statistics when they are out of date (claims.py).
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -37,15 +35,12 @@ logger = logging.getLogger(__name__)
 EXPIRED_STATUSES = (Delivery.Status.DELIVERED, Delivery.Status.FILTERED)
 # A sweep's log line names this many of the destinations it rang, so it stays one short line.
 LOGGED_DESTINATIONS = 10
-# PostgreSQL's autovacuum_analyze_threshold and autovacuum_analyze_scale_factor defaults.
-ANALYZE_THRESHOLD_ROWS = 50
-ANALYZE_SCALE_FACTOR = 0.1
 
 
 def sweep(now: datetime | None = None) -> list[int]:
     """Release stale claims, then ring each destination with due work. Returns those destinations."""
     now = now or timezone.now()
-    refresh_statistics()
+    claims.refresh_statistics()
     released = claims.release_stale(now)
     if released:
         logger.warning("released %s stale delivery claims (their worker stopped or hung)", released)
@@ -63,35 +58,6 @@ def sweep(now: datetime | None = None) -> list[int]:
     else:
         logger.debug("sweep: no due work")
     return destination_ids
-
-
-def refresh_statistics() -> list[str]:
-    """ANALYZE the tables whose statistics a changed size has made wrong; returns the tables analyzed.
-
-    The claim query (claims.py) walks a destination's open deliveries in id order and stops at the
-    batch size, but only if the planner knows how many there are: with the statistics of an empty
-    table, a million rows stored at once were sorted whole for every claim of 500 (8 s a claim, 80
-    deliveries a second instead of thousands). Autovacuum analyzes a table after
-    ANALYZE_THRESHOLD_ROWS + ANALYZE_SCALE_FACTOR x its rows have changed, within a minute, when it is
-    on; this does the same at each sweep, and nothing while autovacuum keeps up.
-    """
-    if connection.vendor != "postgresql":
-        return []
-    table = Delivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # reltuples: the rows at the last analyze (-1 before any), as autovacuum reads it.
-            "SELECT n_mod_since_analyze > %s + %s * greatest(c.reltuples, 0)"
-            " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %s::regclass",
-            [ANALYZE_THRESHOLD_ROWS, ANALYZE_SCALE_FACTOR, table],
-        )
-        row = cursor.fetchone()
-        if not (row and row[0]):
-            return []
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-    logger.info("analyzed %s: its statistics were out of date", table)
-    metrics.SWEEPER_ACTIONS.labels("tables_analyzed").inc()
-    return [table]
 
 
 def delete_old_deliveries(now: datetime | None = None) -> int:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from delivery.engine import replay, sweeper
+from delivery.engine import claims, replay, sweeper
 from delivery.models import Delivery, DeliveryAttempt, Event, SentRequest
 from tests.support.factories import make_delivery, make_destination, reload, track
 
@@ -159,7 +159,8 @@ def _planner_rows(table: str) -> float:
 
 
 @pytest.mark.services
-def test_a_sudden_backlog_gets_fresh_statistics_at_the_next_sweep(rings):
+@pytest.mark.parametrize("by", ["sweep", "claim"])
+def test_a_sudden_backlog_gets_fresh_statistics_from_a_sweep_or_a_claim(rings, monkeypatch, by):
     # The claim query walks the open deliveries in id order only if the planner knows there are many.
     from django.db import connection
 
@@ -168,10 +169,26 @@ def test_a_sudden_backlog_gets_fresh_statistics_at_the_next_sweep(rings):
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {table}")
     _planner_rows(table)
-    assert sweeper.refresh_statistics() == []  # just analyzed: nothing to do
+    assert claims.refresh_statistics() == []  # just analyzed: nothing to do
     for index in range(120):
         make_delivery(destination, track(f"p{index}", "Backlog"))
     assert _planner_rows(table) < 120
-    sweeper.sweep()
+    if by == "sweep":
+        sweeper.sweep()
+    else:
+        monkeypatch.setattr(claims, "_statistics_checked_at", float("-inf"))
+        assert len(claims.claim(destination, "token", 500)) == 120
     assert _planner_rows(table) >= 120
-    assert sweeper.refresh_statistics() == []  # fresh again
+    if by == "sweep":
+        assert claims.refresh_statistics() == []  # fresh again (a claim changes the rows it claims)
+
+
+@pytest.mark.services
+def test_a_claim_looks_at_the_statistics_at_most_every_few_seconds(monkeypatch):
+    looked = []
+    monkeypatch.setattr(claims, "refresh_statistics", lambda: looked.append(1) or [])
+    monkeypatch.setattr(claims, "_statistics_checked_at", float("-inf"))
+    destination = make_destination()
+    for _ in range(3):
+        claims.claim(destination, "token", 10)
+    assert looked == [1]
