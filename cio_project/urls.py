@@ -10,7 +10,9 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
-    path("admin/", admin.site.urls),
-    path("", include("delivery.ingestion.urls")),
+    # Before the API's sixty routes: Django tries patterns in order, and Customer.io posts a webhook for
+    # every message sent; trying them all first was a sixth of a post's time.
     path("", include("delivery.webhooks.urls")),
+    path("", include("delivery.ingestion.urls")),
+    path("admin/", admin.site.urls),
 ]
