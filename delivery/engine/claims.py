@@ -98,43 +98,43 @@ def _serialise_claims(destination_id: int) -> None:
 
 def refresh_statistics() -> list[str]:
     """On PostgreSQL, ANALYZE the deliveries table if it changed enough since it was last analyzed (by
-    anyone) and no other process is analyzing it; returns the tables analyzed."""
+    anyone) and no other process is analyzing it; returns the tables analyzed. A failure (a statement
+    timeout shorter than the ANALYZE, say) is logged, and the sweep or claim that asked goes on."""
     if connection.vendor != "postgresql":
         return []
     table = Delivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # reltuples: the rows at the last analyze (-1 before any), as autovacuum reads it.
-            "SELECT n_mod_since_analyze > %s + %s * greatest(c.reltuples, 0)"
-            " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %s::regclass",
-            [ANALYZE_THRESHOLD_ROWS, ANALYZE_SCALE_FACTOR, table],
-        )
-        row = cursor.fetchone()
-        if not (row and row[0]):
-            return []
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, ANALYZE_LOCK])
-        if not cursor.fetchone()[0]:
-            return []  # another process is analyzing it now
-        try:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [CLAIM_LOCK_NAMESPACE, ANALYZE_LOCK])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # reltuples: the rows at the last analyze (-1 before any), as autovacuum reads it.
+                "SELECT n_mod_since_analyze > %s + %s * greatest(c.reltuples, 0)"
+                " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %s::regclass",
+                [ANALYZE_THRESHOLD_ROWS, ANALYZE_SCALE_FACTOR, table],
+            )
+            row = cursor.fetchone()
+            if not (row and row[0]):
+                return []
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, ANALYZE_LOCK])
+            if not cursor.fetchone()[0]:
+                return []  # another process is analyzing it now
+            try:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            finally:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [CLAIM_LOCK_NAMESPACE, ANALYZE_LOCK])
+    except DatabaseError as error:
+        logger.warning("could not refresh the statistics of %s: %s", table, error)
+        return []
     logger.info("analyzed %s: its statistics were out of date", table)
     metrics.SWEEPER_ACTIONS.labels("tables_analyzed").inc()
     return [table]
 
 
 def _refresh_statistics_now_and_then() -> None:
-    """refresh_statistics() at most every STATISTICS_CHECK_SECONDS in this process; a failure is logged
-    and the claim goes on, as it would have without it."""
+    """refresh_statistics() at most every STATISTICS_CHECK_SECONDS in this process."""
     global _statistics_checked_at
-    if time.monotonic() - _statistics_checked_at < STATISTICS_CHECK_SECONDS:
-        return
-    _statistics_checked_at = time.monotonic()
-    try:
+    if time.monotonic() - _statistics_checked_at >= STATISTICS_CHECK_SECONDS:
+        _statistics_checked_at = time.monotonic()
         refresh_statistics()
-    except DatabaseError as error:
-        logger.warning("could not refresh the statistics of %s: %s", Delivery._meta.db_table, error)
 
 
 def release(ids: Iterable[int], token: str) -> int:

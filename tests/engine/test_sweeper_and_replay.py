@@ -192,3 +192,41 @@ def test_a_claim_looks_at_the_statistics_at_most_every_few_seconds(monkeypatch):
     for _ in range(3):
         claims.claim(destination, "token", 10)
     assert looked == [1]
+
+
+@pytest.mark.services
+def test_a_sweep_goes_on_when_the_statistics_cannot_be_refreshed(rings, caplog):
+    import psycopg
+    from django.db import connection
+
+    table = Delivery._meta.db_table
+    destination = make_destination()
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+    stale = timezone.now() - timedelta(hours=2)
+    for index in range(120):
+        make_delivery(destination, track(f"p{index}", "Backlog"), claimed_at=stale, claimed_by="gone")
+    _planner_rows(table)
+    # Given another session holding the lock ANALYZE needs (an ANALYZE or VACUUM of its own, say), and
+    # a lock timeout on the relay's database user
+    settings_dict = connection.settings_dict
+    blocker = psycopg.connect(
+        host=settings_dict["HOST"], port=settings_dict["PORT"], user=settings_dict["USER"],
+        dbname=settings_dict["NAME"],
+    )  # fmt: skip
+    blocker.execute(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        with caplog.at_level(logging.WARNING):
+            # Then the refresh fails, saying so
+            assert claims.refresh_statistics() == []
+        assert f"could not refresh the statistics of {table}" in caplog.text
+        # And the sweep still releases the stale claims and rings
+        assert sweeper.sweep() == [destination.pk]
+        assert not Delivery.objects.filter(claimed_by="gone").exists()
+    finally:
+        blocker.rollback()
+        blocker.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
