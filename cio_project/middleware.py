@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from csp.middleware import CSPMiddleware
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from cio_project import metrics
@@ -49,24 +47,3 @@ class CountRequests:
         if request.path.startswith(INGESTION_PREFIXES):
             metrics.INGEST_SECONDS.labels(route).observe(time.perf_counter() - started)
         return response
-
-
-class ContentSecurityPolicy(CSPMiddleware):
-    """django-csp's middleware, minus its work on the routes it leaves out anyway.
-
-    django-csp builds the policy for every answer and only then looks at EXCLUDE_URL_PREFIXES; for the
-    JSON routes (one event a request, from browsers) that is a tenth of a millisecond for nothing.
-    """
-
-    def process_request(self, request: HttpRequest) -> None:
-        if not request.path_info.startswith(_csp_excluded()):
-            super().process_request(request)
-
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if request.path_info.startswith(_csp_excluded()):
-            return response
-        return super().process_response(request, response)
-
-
-def _csp_excluded() -> tuple[str, ...]:
-    return tuple(settings.CONTENT_SECURITY_POLICY.get("EXCLUDE_URL_PREFIXES", ()))
